@@ -1,0 +1,41 @@
+# Shipway — common tasks. `make test` and (once the release engine lands) `make demo` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPX := npx --no-install
+
+.PHONY: help install test unit lint typecheck crds crds-check db-migration demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json ## install dependencies (npm ci)
+
+test: install lint typecheck ## the whole suite: lint, import rules, types, tests (starts a throwaway PostgreSQL when it can)
+	scripts/with-postgres.sh $(NPX) vitest run
+
+unit: install ## only the tests, without lint and type checks
+	scripts/with-postgres.sh $(NPX) vitest run
+
+lint: install ## eslint and the import-layer rules (dependency-cruiser)
+	$(NPX) eslint .
+	$(NPX) depcruise --config .dependency-cruiser.cjs operator agent test scripts bin
+
+typecheck: install ## tsc --noEmit
+	$(NPX) tsc --noEmit -p tsconfig.json
+
+crds: install ## regenerate crds/*.yaml from operator/src/api
+	$(NPX) tsx scripts/generate-crds.ts
+
+db-migration: install ## generate a migration after changing operator/src/storage/schema.ts
+	$(NPX) drizzle-kit generate --config operator/drizzle.config.ts
+
+demo: ## the end-to-end demo (not built yet)
+	@echo "make demo does not exist yet: it arrives with the release engine (see README.md, 'Status')." >&2
+	@exit 1
+
+clean: ## remove installed dependencies and scratch files
+	rm -rf node_modules .tmp

@@ -1,0 +1,204 @@
+/**
+ * Validates a Shipway object the way the API server does: OpenAPI schema with defaults, unknown fields as
+ * errors (kubectl's fieldValidation=Strict), list-map uniqueness and the CEL `x-kubernetes-validations`
+ * rules, evaluated with a CEL library. Pure: objects in, issues out.
+ */
+import { parse as parseCel } from '@marcbachmann/cel-js';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import { API_GROUP, DNS_SUBDOMAIN, GROUP_VERSION, Label } from '../api/common.ts';
+import { toPlainSchema, type Json } from '../api/crd.ts';
+import { KINDS, type KindDefinition } from '../api/kinds.ts';
+import type { CelRule } from '../api/schema-helpers.ts';
+import { fieldPath, type ValidationIssue } from './issue.ts';
+import { describeAjvError } from './messages.ts';
+
+// ajv-formats is CommonJS; under NodeNext its default export is the module object.
+const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+
+type Schema = { [key: string]: Json };
+type Path = (string | number)[];
+
+const METADATA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
+    generateName: { type: 'string', maxLength: 253 },
+    namespace: JSON.parse(JSON.stringify(Label())),
+    labels: { type: 'object', additionalProperties: { type: 'string', maxLength: 63 } },
+    annotations: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+  anyOf: [{ required: ['name'] }, { required: ['generateName'] }],
+};
+
+function objectSchema(def: KindDefinition): Schema {
+  return {
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata', 'spec'],
+    additionalProperties: false,
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: METADATA as Json,
+      spec: toPlainSchema(def.spec, { closed: true }),
+      status: toPlainSchema(def.status, { closed: true }),
+    },
+  };
+}
+
+export interface SchemaValidation {
+  kind: KindDefinition;
+  /** The object with schema defaults applied (a copy). */
+  object: Record<string, unknown>;
+  issues: ValidationIssue[];
+}
+
+type CelProgram = (context: Record<string, unknown>) => unknown;
+
+export class SchemaValidator {
+  private readonly compiled = new Map<string, { validate: ValidateFunction; schema: Schema }>();
+  private readonly programs = new Map<string, CelProgram>();
+
+  constructor(kinds: readonly KindDefinition[] = KINDS) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    addFormats(ajv);
+    for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields']) {
+      ajv.addKeyword({ keyword });
+    }
+    for (const def of kinds) {
+      const schema = objectSchema(def);
+      this.compiled.set(def.kind, { validate: ajv.compile(schema), schema });
+    }
+  }
+
+  /** Which kind an object claims to be, or an issue when it claims shipway.dev but names no known kind. */
+  static identify(object: Record<string, unknown>): { kind?: KindDefinition; issue?: ValidationIssue; foreign?: boolean } {
+    const { apiVersion, kind } = object;
+    const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : undefined;
+    if (group !== API_GROUP) return { foreign: true };
+    if (apiVersion !== GROUP_VERSION) {
+      return { issue: { path: 'apiVersion', message: `Unsupported value: ${JSON.stringify(apiVersion)}: supported values: "${GROUP_VERSION}"`, source: 'schema' } };
+    }
+    const def = KINDS.find((k) => k.kind === kind);
+    if (!def) {
+      return { issue: { path: 'kind', message: `Unsupported value: ${JSON.stringify(kind)}: supported values: ${KINDS.map((k) => `"${k.kind}"`).join(', ')}`, source: 'schema' } };
+    }
+    return { kind: def };
+  }
+
+  validate(def: KindDefinition, input: Record<string, unknown>): SchemaValidation {
+    const entry = this.compiled.get(def.kind);
+    if (!entry) throw new Error(`kind ${def.kind} is not registered with this validator`);
+    const object = structuredClone(input);
+    const issues: ValidationIssue[] = [];
+    if (!entry.validate(object)) {
+      for (const error of entry.validate.errors ?? []) issues.push(...this.fromAjv(error, object));
+    }
+    this.checkRules(entry.schema, object, [], issues);
+    return { kind: def, object, issues: dedupe(issues) };
+  }
+
+  private fromAjv(error: ErrorObject, root: unknown): ValidationIssue[] {
+    // The metadata name/generateName alternative reports each branch; one clear message is enough.
+    if (error.keyword === 'anyOf') return [{ path: 'metadata.name', message: 'Required value: name or generateName is required', source: 'schema' }];
+    if (error.schemaPath.includes('/anyOf/')) return [];
+    const segments = pointerToSegments(error.instancePath);
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === 'required') segments.push(String(params.missingProperty));
+    if (error.keyword === 'additionalProperties') segments.push(String(params.additionalProperty));
+    const value = valueAt(root, segments);
+    const message = error.keyword === 'additionalProperties' ? `unknown field "${fieldPath(segments)}"` : describeAjvError(error, value);
+    return [{ path: fieldPath(segments), message, source: 'schema' }];
+  }
+
+  /** Walks schema and value together, evaluating CEL rules and list-map keys where the value has the right shape. */
+  private checkRules(schema: Schema, value: unknown, path: Path, issues: ValidationIssue[]): void {
+    if (value === null || value === undefined) return;
+    const rules = schema['x-kubernetes-validations'] as unknown as CelRule[] | undefined;
+    if (rules && typeof value === 'object') {
+      for (const rule of rules) this.evaluateRule(rule, value, path, issues);
+    }
+    if (Array.isArray(value)) {
+      const keys = schema['x-kubernetes-list-map-keys'] as string[] | undefined;
+      const listType = schema['x-kubernetes-list-type'];
+      if (listType === 'map' && keys) checkUnique(value, path, (item) => JSON.stringify(keys.map((k) => (item as Record<string, unknown>)?.[k])), keys, issues);
+      if (listType === 'set') checkUnique(value, path, (item) => JSON.stringify(item), undefined, issues);
+      const items = schema.items as Schema | undefined;
+      if (items) value.forEach((item, i) => this.checkRules(items, item, [...path, i], issues));
+      return;
+    }
+    if (typeof value !== 'object') return;
+    const record = value as Record<string, unknown>;
+    const properties = schema.properties as Record<string, Schema> | undefined;
+    if (properties) {
+      for (const [name, sub] of Object.entries(properties)) this.checkRules(sub, record[name], [...path, name], issues);
+    }
+    const additional = schema.additionalProperties;
+    if (additional && typeof additional === 'object' && !Array.isArray(additional)) {
+      for (const [name, item] of Object.entries(record)) this.checkRules(additional as Schema, item, [...path, name], issues);
+    }
+  }
+
+  private evaluateRule(rule: CelRule, self: unknown, path: Path, issues: ValidationIssue[]): void {
+    let program = this.programs.get(rule.rule);
+    if (!program) {
+      program = parseCel(rule.rule) as unknown as CelProgram;
+      this.programs.set(rule.rule, program);
+    }
+    let result: unknown;
+    try {
+      result = program({ self });
+    } catch (error) {
+      // A rule over a subtree that already failed the schema (wrong type, missing field) cannot be evaluated;
+      // the schema error says what is wrong. Elsewhere an evaluation error is itself worth reporting.
+      const here = fieldPath(path);
+      if (issues.some((i) => i.source === 'schema' && (here === '' || i.path === here || i.path.startsWith(`${here}.`) || i.path.startsWith(`${here}[`)))) return;
+      issues.push({ path: here, message: `rule ${JSON.stringify(rule.rule)} could not be evaluated: ${(error as Error).message}`, source: 'rule' });
+      return;
+    }
+    if (result !== true) {
+      const at = rule.fieldPath ? fieldPath([...path, ...rule.fieldPath.replace(/^\./, '').split('.')]) : fieldPath(path);
+      issues.push({ path: at, message: `Invalid value: ${rule.message}`, source: 'rule' });
+    }
+  }
+}
+
+function checkUnique(items: unknown[], path: Path, key: (item: unknown) => string, keys: string[] | undefined, issues: ValidationIssue[]): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) {
+      const shown = keys ? `{${keys.map((name) => `"${name}":${JSON.stringify((item as Record<string, unknown>)[name])}`).join(',')}}` : k;
+      issues.push({ path: fieldPath(keys?.length === 1 ? [...path, i, keys[0] as string] : [...path, i]), message: `Duplicate value: ${shown}`, source: 'schema' });
+    }
+    seen.add(k);
+  });
+}
+
+function pointerToSegments(pointer: string): Path {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function valueAt(root: unknown, segments: Path): unknown {
+  let node = root;
+  for (const s of segments) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[s];
+  }
+  return node;
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

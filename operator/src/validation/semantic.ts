@@ -1,0 +1,98 @@
+/**
+ * Checks a schema cannot express, shared by `shipway validate` and the operator (which shows them as a
+ * condition). Input is a spec after schema validation and defaulting.
+ */
+import type { PipelineSpec } from '../api/pipeline.ts';
+import type { ReleaseSpec } from '../api/release.ts';
+import type { ReleaseAppSpec } from '../api/release-app.ts';
+import { findCycle } from './dag.ts';
+import type { ValidationIssue } from './issue.ts';
+
+const semantic = (path: string, message: string): ValidationIssue => ({ path, message, source: 'semantic' });
+
+export function duplicateEnvironmentNames(spec: Pick<ReleaseSpec, 'environments'>): ValidationIssue[] {
+  const seen = new Map<string, number>();
+  const issues: ValidationIssue[] = [];
+  spec.environments.forEach((env, i) => {
+    const first = seen.get(env.name);
+    if (first === undefined) seen.set(env.name, i);
+    else issues.push(semantic(`spec.environments[${i}].name`, `duplicate environment name "${env.name}" (also spec.environments[${first}])`));
+  });
+  return issues;
+}
+
+/** Explicit canary targets must be among the environment's named targets, or they would never be reached. */
+export function canaryTargetsOutsideEnvironment(spec: Pick<ReleaseSpec, 'environments'>): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  spec.environments.forEach((env, i) => {
+    const names = env.targets?.names;
+    const canary = env.strategy?.canary;
+    if (!names || !canary) return;
+    const known = new Set(names);
+    (canary.targets ?? []).forEach((t, j) => {
+      if (!known.has(t)) issues.push(semantic(`spec.environments[${i}].strategy.canary.targets[${j}]`, `canary target "${t}" is not among the environment's targets`));
+    });
+    (canary.clusterOrder ?? []).forEach((step, j) => {
+      step.targets.forEach((t, k) => {
+        if (!known.has(t)) issues.push(semantic(`spec.environments[${i}].strategy.canary.clusterOrder[${j}].targets[${k}]`, `target "${t}" is not among the environment's targets`));
+      });
+    });
+  });
+  return issues;
+}
+
+/**
+ * Task ids are unique across the pipeline; `dependsOn` names a task of the same or an earlier stage
+ * (stages run in order, so a later one could never be done first); dependencies form no cycle.
+ */
+export function pipelineTaskGraphIssues(spec: PipelineSpec): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const stageOf = new Map<string, number>();
+  spec.stages.forEach((stage, s) => {
+    stage.tasks.forEach((task, t) => {
+      const earlier = stageOf.get(task.id);
+      if (earlier !== undefined) issues.push(semantic(`spec.stages[${s}].tasks[${t}].id`, `duplicate task id "${task.id}" (also in stage "${spec.stages[earlier]?.name}")`));
+      else stageOf.set(task.id, s);
+    });
+  });
+  spec.stages.forEach((stage, s) => {
+    const graph = new Map<string, string[]>();
+    stage.tasks.forEach((task, t) => {
+      graph.set(task.id, [...(task.dependsOn ?? [])]);
+      (task.dependsOn ?? []).forEach((dep, d) => {
+        const at = `spec.stages[${s}].tasks[${t}].dependsOn[${d}]`;
+        const depStage = stageOf.get(dep);
+        if (depStage === undefined) issues.push(semantic(at, `task "${task.id}" depends on unknown task "${dep}"`));
+        else if (depStage > s) issues.push(semantic(at, `task "${task.id}" depends on "${dep}" of a later stage ("${spec.stages[depStage]?.name}")`));
+      });
+    });
+    const cycle = findCycle(graph);
+    if (cycle) issues.push(semantic(`spec.stages[${s}].tasks`, `dependency cycle: ${cycle.join(' -> ')}`));
+  });
+  return issues;
+}
+
+export function releaseAppIssues(spec: ReleaseAppSpec): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  (spec.dependsOn ?? []).forEach((dep, i) => {
+    if (seen.has(dep.app)) issues.push(semantic(`spec.dependsOn[${i}].app`, `duplicate dependency on "${dep.app}"`));
+    seen.add(dep.app);
+  });
+  return issues;
+}
+
+export function semanticIssues(kind: string, spec: unknown): ValidationIssue[] {
+  switch (kind) {
+    case 'Release': {
+      const release = spec as ReleaseSpec;
+      return [...duplicateEnvironmentNames(release), ...canaryTargetsOutsideEnvironment(release)];
+    }
+    case 'Pipeline':
+      return pipelineTaskGraphIssues(spec as PipelineSpec);
+    case 'ReleaseApp':
+      return releaseAppIssues(spec as ReleaseAppSpec);
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,14 @@
+/** `make crds`: writes crds/*.yaml from the TypeScript schemas; stale files of removed kinds are deleted. */
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { renderCrdFiles } from '../operator/src/api/crd.ts';
+import { KINDS } from '../operator/src/api/kinds.ts';
+
+const dir = fileURLToPath(new URL('../crds/', import.meta.url));
+const files = renderCrdFiles(KINDS, (value) => stringify(value, { lineWidth: 0 }));
+for (const existing of await readdir(dir)) {
+  if (existing.endsWith('.yaml') && !files.has(existing)) await rm(dir + existing);
+}
+for (const [name, text] of files) await writeFile(dir + name, text);
+console.log(`wrote ${files.size} CRDs to crds/`);
