@@ -27,7 +27,7 @@ lint: install ## eslint and the import-layer rules (dependency-cruiser)
 typecheck: install ## tsc --noEmit
 	$(NPX) tsc --noEmit -p tsconfig.json
 
-crds: install ## regenerate crds/*.yaml from operator/src/api
+crds: install ## regenerate crds/*.yaml and docs/api-reference.md from operator/src/api
 	$(NPX) tsx scripts/generate-crds.ts
 
 db-migration: install ## generate a migration after changing operator/src/storage/schema.ts

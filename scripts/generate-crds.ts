@@ -1,9 +1,13 @@
-/** `make crds`: writes crds/*.yaml from the TypeScript schemas; stale files of removed kinds are deleted. */
+/**
+ * `make crds`: writes crds/*.yaml and docs/api-reference.md from the TypeScript schemas; stale CRD files of
+ * removed kinds are deleted.
+ */
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { renderCrdFiles } from '../operator/src/api/crd.ts';
 import { KINDS } from '../operator/src/api/kinds.ts';
+import { renderApiReference } from '../operator/src/api/reference-doc.ts';
 
 const dir = fileURLToPath(new URL('../crds/', import.meta.url));
 const files = renderCrdFiles(KINDS, (value) => stringify(value, { lineWidth: 0 }));
@@ -11,4 +15,5 @@ for (const existing of await readdir(dir)) {
   if (existing.endsWith('.yaml') && !files.has(existing)) await rm(dir + existing);
 }
 for (const [name, text] of files) await writeFile(dir + name, text);
-console.log(`wrote ${files.size} CRDs to crds/`);
+await writeFile(new URL('../docs/api-reference.md', import.meta.url), renderApiReference(KINDS));
+console.log(`wrote ${files.size} CRDs to crds/ and docs/api-reference.md`);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { renderCrdFiles } from '../../operator/src/api/crd.ts';
 import { KINDS } from '../../operator/src/api/kinds.ts';
+import { renderApiReference } from '../../operator/src/api/reference-doc.ts';
 
 type Schema = Record<string, unknown>;
 const crdDir = new URL('../../crds/', import.meta.url);
@@ -32,6 +33,10 @@ describe('crds/', () => {
     const expected = renderCrdFiles(KINDS, (value) => stringify(value, { lineWidth: 0 }));
     expect([...onDisk.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [name, text] of expected) expect(onDisk.get(name), name).toBe(text);
+  });
+
+  it('docs/api-reference.md is what `make crds` generates', () => {
+    expect(readFileSync(new URL('../../docs/api-reference.md', import.meta.url), 'utf8')).toBe(renderApiReference(KINDS));
   });
 
   it.each(crds.map((c) => [(c.metadata as Schema).name, c]))('%s is a valid apiextensions.k8s.io/v1 CustomResourceDefinition', (_name, crd) => {
