@@ -1,4 +1,5 @@
 /** Schemas shared by the four kinds: names, references, selectors, conditions, health checks. */
+import { PATTERNS } from './patterns.ts';
 import { Obj, StringEnum, StringMap, Type, type Static } from './schema-helpers.ts';
 
 export const API_GROUP = 'shipway.dev';
@@ -6,12 +7,9 @@ export const API_VERSION = 'v1alpha1';
 export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
 /** RFC 1123 label: names of environments, tasks, stages, targets referred to in lists. */
-export const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const DNS_LABEL = PATTERNS.dnsLabel.regex;
 /** RFC 1123 subdomain: Kubernetes object names. */
-export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
-/** Semantic version 2.0.0, with an optional leading `v` as image tags often carry. */
-export const SEMVER =
-  '^v?(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$';
+export const DNS_SUBDOMAIN = PATTERNS.dnsSubdomain.regex;
 
 export const Label = (description?: string) =>
   Type.String({ minLength: 1, maxLength: 63, pattern: DNS_LABEL, ...(description ? { description } : {}) });
@@ -91,7 +89,7 @@ function ListMapConditions() {
 }
 
 /** Templated strings may hold `${VAR}` references, so URLs are checked by scheme only. */
-const TEMPLATED_HTTP_URL = '^https?://\\S+$';
+const TEMPLATED_HTTP_URL = PATTERNS.httpUrl.regex;
 
 export const HealthCheckSpec = Obj(
   {

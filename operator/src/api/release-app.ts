@@ -1,5 +1,6 @@
 /** ReleaseApp: one application inside a Release, with its own version and deploy settings. */
 import { Conditions, LocalObjectReference, ObjectName, TargetSelection } from './common.ts';
+import { PATTERNS } from './patterns.ts';
 import { exactlyOne, Obj, StringEnum, StringMap, Type, type Static } from './schema-helpers.ts';
 
 export const RELEASE_APP_PHASES = ['Pending', 'Waiting', 'Deploying', 'Deployed', 'Failed', 'RolledBack', 'Uninstalled'] as const;
@@ -7,10 +8,10 @@ export const DEPLOYMENT_STATUSES = ['pending', 'running', 'succeeded', 'failed',
 
 const Artifact = Obj(
   {
-    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[^:@\\s]+(:[0-9]+)?(/[^:@\\s]+)*$', description: 'Image repository, without tag; the tag is spec.version.' })),
+    image: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: PATTERNS.imageRepository.regex, description: 'Image repository, without tag; the tag is spec.version.' })),
     package: Type.Optional(Obj({
-      url: Type.String({ minLength: 1, maxLength: 2048, pattern: '^(https?|file)://\\S+$', description: 'Package URL; ${APP_VERSION} may appear in it.' }),
-      sha256: Type.Optional(Type.String({ pattern: '^[a-f0-9]{64}$', description: 'Checksum the agent verifies.' })),
+      url: Type.String({ minLength: 1, maxLength: 2048, pattern: PATTERNS.packageUrl.regex, description: 'Package URL; ${APP_VERSION} may appear in it.' }),
+      sha256: Type.Optional(Type.String({ pattern: PATTERNS.sha256.regex, description: 'Checksum the agent verifies.' })),
     })),
     git: Type.Optional(Obj({
       repo: Type.String({ minLength: 1, maxLength: 2048, description: 'Clone URL or path; the ref is spec.version.' }),
@@ -27,12 +28,12 @@ const Port = Obj({
 
 const Volume = Obj({
   source: Type.String({ minLength: 1, maxLength: 4096, description: 'Host path or named volume.' }),
-  target: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'Path inside the container.' }),
+  target: Type.String({ minLength: 1, maxLength: 4096, pattern: PATTERNS.absolutePath.regex, description: 'Path inside the container.' }),
   readOnly: Type.Boolean({ default: false }),
 });
 
 const DockerSettings = Obj({
-  containerName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$' })),
+  containerName: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: PATTERNS.containerName.regex })),
   ports: Type.Optional(Type.Array(Port, { maxItems: 50 })),
   env: Type.Optional(StringMap({ maxProperties: 200 })),
   volumes: Type.Optional(Type.Array(Volume, { maxItems: 50 })),
@@ -41,7 +42,7 @@ const DockerSettings = Obj({
   labels: Type.Optional(StringMap({ maxProperties: 50 })),
   command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100 })),
   healthCheck: Type.Optional(Obj({
-    url: Type.Optional(Type.String({ maxLength: 2048, pattern: '^https?://\\S+$' })),
+    url: Type.Optional(Type.String({ maxLength: 2048, pattern: PATTERNS.httpUrl.regex })),
     timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   })),
   keepData: Type.Boolean({ default: true, description: 'On uninstall, keep volumes.' }),
@@ -84,8 +85,8 @@ const Dependency = Obj({
 export const ReleaseAppSpec = Obj(
   {
     release: ObjectName('The parent Release, in the same namespace.'),
-    app: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$' }),
-    version: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_][A-Za-z0-9_.+-]*$', description: 'Image tag, artifact version or git ref.' }),
+    app: Type.String({ minLength: 1, maxLength: 253, pattern: PATTERNS.appName.regex }),
+    version: Type.String({ minLength: 1, maxLength: 128, pattern: PATTERNS.versionRef.regex, description: 'Image tag, artifact version or git ref.' }),
     artifact: Artifact,
     docker: Type.Optional(DockerSettings),
     script: Type.Optional(ScriptSettings),

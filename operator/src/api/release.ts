@@ -1,5 +1,6 @@
 /** Release: one release batch moved through an ordered list of environments. */
-import { Conditions, Label, LocalObjectReference, SEMVER, TargetSelection } from './common.ts';
+import { Conditions, Label, LocalObjectReference, TargetSelection } from './common.ts';
+import { PATTERNS } from './patterns.ts';
 import { Obj, StringEnum, StringSet, Type, type Static } from './schema-helpers.ts';
 import { Strategy } from './strategy.ts';
 import { Variables } from './variables.ts';
@@ -12,7 +13,7 @@ export const RELEASE_PHASES = [
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
 export const TARGET_RUN_PHASES = ['Pending', 'Running', 'Verifying', 'Succeeded', 'Failed', 'Skipped', 'RolledBack', 'Cancelled'] as const;
 export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
-const HH_MM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+const HH_MM = PATTERNS.timeOfDay.regex;
 
 const Approval = Obj(
   {
@@ -41,7 +42,7 @@ const WindowRange = Obj(
 );
 
 const ReleaseWindow = Obj({
-  timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC', pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$', description: 'IANA time zone.' }),
+  timezone: Type.String({ minLength: 1, maxLength: 64, default: 'UTC', pattern: PATTERNS.timeZone.regex, description: 'IANA time zone.' }),
   allowed: Type.Optional(Type.Array(WindowRange, { minItems: 1, maxItems: 50, description: 'When releases may run; absent = any time.' })),
   blackoutDates: Type.Optional(Type.Array(Type.String({ format: 'date', maxLength: 10 }), { maxItems: 366, 'x-kubernetes-list-type': 'set' })),
   emergencyUsers: Type.Optional(StringSet({ maxItems: 100, itemMaxLength: 253, description: 'Users who may release outside the window.' })),
@@ -79,8 +80,8 @@ const RollbackPolicy = Obj({
 const Schedule = Obj(
   {
     at: Type.Optional(Type.String({ format: 'date-time', description: 'RFC 3339 time to start.' })),
-    cron: Type.Optional(Type.String({ minLength: 9, maxLength: 128, description: 'Cron expression (5 fields).' })),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$' })),
+    cron: Type.Optional(Type.String({ maxLength: 128, pattern: PATTERNS.cron.regex, description: 'Cron expression (5 fields, or 6 with seconds).' })),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: PATTERNS.timeZone.regex })),
   },
   {
     rules: [
@@ -93,7 +94,7 @@ const Schedule = Obj(
 export const ReleaseSpec = Obj(
   {
     project: Label('Project (application group) this release belongs to.'),
-    version: Type.String({ maxLength: 128, pattern: `^auto$|${SEMVER}`, description: 'Semantic version, or auto with bump.' }),
+    version: Type.String({ maxLength: 128, pattern: PATTERNS.releaseVersion.regex, description: 'Semantic version, or auto with bump.' }),
     bump: Type.Optional(StringEnum(['major', 'minor', 'patch'], { description: 'With version auto: which part to raise.' })),
     operation: StringEnum(OPERATIONS, { default: 'deploy', description: 'deploy installs where absent and updates where present.' }),
     pipelineRef: Type.Optional(LocalObjectReference),

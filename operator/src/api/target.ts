@@ -1,5 +1,6 @@
 /** Target: one place something is deployed — a Kubernetes workload, or a host an agent serves. */
 import { Conditions, Label, ObjectName, SecretKeySelector } from './common.ts';
+import { PATTERNS } from './patterns.ts';
 import { blockRules, Obj, StringEnum, Type, type Static } from './schema-helpers.ts';
 
 export const TARGET_TYPES = ['kubernetes', 'docker', 'script', 'gitpull'] as const;
@@ -21,14 +22,14 @@ const KubernetesTargetSpec = Obj(
 );
 
 const DockerTargetSpec = Obj({
-  host: Type.Optional(Type.String({ maxLength: 1024, pattern: '^(unix|tcp|ssh)://\\S+$', description: 'Docker engine address seen by the agent; default its local socket.' })),
+  host: Type.Optional(Type.String({ maxLength: 1024, pattern: PATTERNS.dockerHost.regex, description: 'Docker engine address seen by the agent; default its local socket.' })),
   tlsSecretRef: Type.Optional(Type.String({ maxLength: 253, description: 'Secret with ca.pem, cert.pem, key.pem for a TLS engine.' })),
 });
 
 const HostTargetSpec = Obj({
-  workDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'Base work directory (absolute).' })),
+  workDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: PATTERNS.absolutePath.regex, description: 'Base work directory (absolute).' })),
   user: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'User the agent runs the work as.' })),
-  backupDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'Where backups are kept (absolute).' })),
+  backupDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: PATTERNS.absolutePath.regex, description: 'Where backups are kept (absolute).' })),
 });
 
 export const TargetSpec = Obj(

@@ -1,5 +1,6 @@
 /** Release variables: plain, secret, env_specific, template and external, resolved by precedence. */
 import { SecretKeySelector } from './common.ts';
+import { PATTERNS } from './patterns.ts';
 import { Obj, StringEnum, StringMap, Type, type Static } from './schema-helpers.ts';
 
 export const VARIABLE_TYPES = ['plain', 'secret', 'env_specific', 'template', 'external'] as const;
@@ -16,7 +17,7 @@ const ExternalSource = Obj(
 
 export const Variable = Obj(
   {
-    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+    name: Type.String({ minLength: 1, maxLength: 128, pattern: PATTERNS.variableName.regex }),
     type: StringEnum(VARIABLE_TYPES, { default: 'plain' }),
     value: Type.Optional(Type.String({ maxLength: 65536, description: 'plain: the value; template: text with ${NAME} references.' })),
     secretKeyRef: Type.Optional(SecretKeySelector),

@@ -59,7 +59,8 @@ export function parseManifests(text: string): ParsedFile {
     for (const error of doc.errors) {
       syntaxErrors.push({ line: lineCounter.linePos(error.pos[0]).line, message: error.message.split('\n')[0] ?? error.message });
     }
-    if (doc.errors.length > 0 || doc.contents === null) return;
+    // An empty document (a trailing `---`, common in generated YAML) holds nothing, as kubectl sees it.
+    if (doc.errors.length > 0 || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     documents.push({
       index: i + 1,
       value: doc.toJS({ maxAliasCount: 100 }),

@@ -34,8 +34,9 @@ export async function runValidate(paths: readonly string[], io: Output): Promise
         }
         checked++;
         const who = `${result.kind ?? '?'}/${result.name ?? '?'}${doc.index > 1 ? ` (document ${doc.index})` : ''}`;
-        for (const issue of result.issues) {
-          const line = doc.lineOf([...prefix, ...parseFieldPath(issue.path)]);
+        const located = result.issues.map((issue) => ({ issue, line: doc.lineOf([...prefix, ...parseFieldPath(issue.path)]) }));
+        located.sort((a, b) => a.line - b.line);
+        for (const { issue, line } of located) {
           io.out(`${file}:${line}: ${who}: ${issue.path || '(object)'}: ${issue.message}`);
           problems++;
         }

@@ -1,18 +1,6 @@
 /** Readable reasons for ajv errors, in the words `kubectl` users know from the API server. */
 import type { ErrorObject } from 'ajv';
-import { DNS_LABEL, DNS_SUBDOMAIN, SEMVER } from '../api/common.ts';
-
-const PATTERN_NAMES: Record<string, string> = {
-  [DNS_LABEL]: "a lowercase RFC 1123 label (a-z, 0-9 and '-', starting and ending alphanumeric)",
-  [DNS_SUBDOMAIN]: "a lowercase RFC 1123 subdomain (a-z, 0-9, '-' and '.')",
-  [`^auto$|${SEMVER}`]: 'a semantic version such as 1.4.2 (optionally with a v prefix), or auto',
-  '^([01][0-9]|2[0-3]):[0-5][0-9]$': 'a time of day as HH:MM (24-hour)',
-  '^https?://\\S+$': 'an http:// or https:// URL',
-  '^[a-f0-9]{64}$': 'a SHA-256 digest in lowercase hex (64 characters)',
-  '^/': 'an absolute path',
-  '^[A-Za-z_][A-Za-z0-9_]*$': 'a variable name (letters, digits and _, not starting with a digit)',
-  '^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$': 'an IANA time zone such as Europe/Berlin',
-};
+import { PATTERN_MEANINGS } from '../api/patterns.ts';
 
 const FORMAT_NAMES: Record<string, string> = {
   'date-time': 'an RFC 3339 date-time such as 2026-01-31T10:00:00Z',
@@ -33,7 +21,7 @@ export function describeAjvError(error: ErrorObject, value: unknown): string {
     case 'type':
       return `Invalid value: ${show(value)}: must be ${p.type === 'integer' ? 'an integer' : `of type ${String(p.type)}`}`;
     case 'pattern':
-      return `Invalid value: ${show(value)}: must be ${PATTERN_NAMES[String(p.pattern)] ?? `matching ${String(p.pattern)}`}`;
+      return `Invalid value: ${show(value)}: must be ${PATTERN_MEANINGS.get(String(p.pattern)) ?? `matching ${String(p.pattern)}`}`;
     case 'format':
       return `Invalid value: ${show(value)}: must be ${FORMAT_NAMES[String(p.format)] ?? `in format ${String(p.format)}`}`;
     case 'minimum':

@@ -79,6 +79,7 @@ export class SchemaValidator {
     if (apiVersion !== GROUP_VERSION) {
       return { issue: { path: 'apiVersion', message: `Unsupported value: ${JSON.stringify(apiVersion)}: supported values: "${GROUP_VERSION}"`, source: 'schema' } };
     }
+    if (kind === undefined || kind === null || kind === '') return { issue: { path: 'kind', message: 'Required value', source: 'schema' } };
     const def = KINDS.find((k) => k.kind === kind);
     if (!def) {
       return { issue: { path: 'kind', message: `Unsupported value: ${JSON.stringify(kind)}: supported values: ${KINDS.map((k) => `"${k.kind}"`).join(', ')}`, source: 'schema' } };
@@ -140,6 +141,9 @@ export class SchemaValidator {
   }
 
   private evaluateRule(rule: CelRule, self: unknown, path: Path, issues: ValidationIssue[]): void {
+    // A rule reading a field the schema already rejected (say an unknown `type`) would only add follow-on noise.
+    const invalidChildren = issues.filter((i) => i.source === 'schema').map((i) => i.path);
+    if (invalidChildren.some((p) => referencedChild(rule.rule, fieldPath(path), p))) return;
     let program = this.programs.get(rule.rule);
     if (!program) {
       program = parseCel(rule.rule) as unknown as CelProgram;
@@ -161,6 +165,14 @@ export class SchemaValidator {
       issues.push({ path: at, message: `Invalid value: ${rule.message}`, source: 'rule' });
     }
   }
+}
+
+/** Whether `issuePath` is a direct field of `here` that the rule reads as `self.<field>`. */
+function referencedChild(rule: string, here: string, issuePath: string): boolean {
+  const prefix = here === '' ? '' : `${here}.`;
+  if (!issuePath.startsWith(prefix)) return false;
+  const child = issuePath.slice(prefix.length);
+  return /^[A-Za-z0-9_]+$/.test(child) && new RegExp(`\\bself\\.${child}\\b`).test(rule);
 }
 
 function checkUnique(items: unknown[], path: Path, key: (item: unknown) => string, keys: string[] | undefined, issues: ValidationIssue[]): void {

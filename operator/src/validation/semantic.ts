@@ -5,6 +5,7 @@
 import type { PipelineSpec } from '../api/pipeline.ts';
 import type { ReleaseSpec } from '../api/release.ts';
 import type { ReleaseAppSpec } from '../api/release-app.ts';
+import { Cron } from 'croner';
 import { findCycle } from './dag.ts';
 import type { ValidationIssue } from './issue.ts';
 
@@ -37,6 +38,36 @@ export function canaryTargetsOutsideEnvironment(spec: Pick<ReleaseSpec, 'environ
         if (!known.has(t)) issues.push(semantic(`spec.environments[${i}].strategy.canary.clusterOrder[${j}].targets[${k}]`, `target "${t}" is not among the environment's targets`));
       });
     });
+  });
+  return issues;
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Cron expressions parse (croner) and time zones exist (the runtime's IANA database). */
+export function scheduleAndWindowIssues(spec: Pick<ReleaseSpec, 'schedule' | 'environments'>): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const { schedule } = spec;
+  if (schedule?.timezone && !isTimeZone(schedule.timezone)) {
+    issues.push(semantic('spec.schedule.timezone', `unknown time zone "${schedule.timezone}"`));
+  }
+  if (schedule?.cron) {
+    try {
+      new Cron(schedule.cron, { paused: true });
+    } catch (error) {
+      issues.push(semantic('spec.schedule.cron', `invalid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')}`));
+    }
+  }
+  spec.environments.forEach((env, i) => {
+    const zone = env.window?.timezone;
+    if (zone && !isTimeZone(zone)) issues.push(semantic(`spec.environments[${i}].window.timezone`, `unknown time zone "${zone}"`));
   });
   return issues;
 }
@@ -86,7 +117,7 @@ export function semanticIssues(kind: string, spec: unknown): ValidationIssue[] {
   switch (kind) {
     case 'Release': {
       const release = spec as ReleaseSpec;
-      return [...duplicateEnvironmentNames(release), ...canaryTargetsOutsideEnvironment(release)];
+      return [...duplicateEnvironmentNames(release), ...canaryTargetsOutsideEnvironment(release), ...scheduleAndWindowIssues(release)];
     }
     case 'Pipeline':
       return pipelineTaskGraphIssues(spec as PipelineSpec);
