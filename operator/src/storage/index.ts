@@ -1,0 +1,15 @@
+export * from './database.ts';
+export * from './errors.ts';
+export * from './repository.ts';
+export * from './schema.ts';
+export * from './status-values.ts';
+export type { ReleaseChanges } from './release-repository.ts';
+export type { ReleaseAppChanges } from './release-app-repository.ts';
+export type { DeploymentChanges, DeploymentFilter } from './deployment-repository.ts';
+export type { StageRunChanges } from './stage-run-repository.ts';
+export type { TaskRunChanges } from './task-run-repository.ts';
+export type { ApprovalDecision } from './approval-repository.ts';
+export type { ObjectRef } from './audit-event-repository.ts';
+export type { AppInstances, TargetInstallationInput } from './target-installation-repository.ts';
+export type { AgentHeartbeat, AgentRegistration } from './agent-repository.ts';
+export type { DeploymentHistory, ReleaseHistory, StageRunHistory } from './history-repository.ts';
