@@ -6,33 +6,16 @@
  * be used in the same transaction that introduces it.
  */
 
-/** Release `status.phase` (SPEC §2), stored as the custom resource spells it. */
-export const RELEASE_PHASES = [
-  'Pending',
-  'Scheduled',
-  'Waiting',
-  'Approving',
-  'Deploying',
-  'Verifying',
-  'Paused',
-  'Succeeded',
-  'Failed',
-  'Cancelled',
-  'RolledBack',
-] as const;
-export type ReleasePhase = (typeof RELEASE_PHASES)[number];
+// Value sets the custom resources define are taken from the API module, so the database and the CRDs agree.
+import { STAGE_PHASES, type StagePhase } from '../api/pipeline.ts';
+import { DEPLOYMENT_STATUSES } from '../api/release-app.ts';
+import { OPERATIONS, RELEASE_PHASES, type ReleasePhase } from '../api/release.ts';
+import { INSTALLATION_STATES, TARGET_TYPES, type TargetType } from '../api/target.ts';
 
-export const OPERATIONS = ['deploy', 'install', 'update', 'rollback', 'uninstall'] as const;
+export { DEPLOYMENT_STATUSES, INSTALLATION_STATES, OPERATIONS, RELEASE_PHASES, STAGE_PHASES, TARGET_TYPES };
+export type { ReleasePhase, StagePhase, TargetType };
 export type Operation = (typeof OPERATIONS)[number];
-
-export const TARGET_TYPES = ['kubernetes', 'docker', 'script', 'gitpull'] as const;
-export type TargetType = (typeof TARGET_TYPES)[number];
-
-export const DEPLOYMENT_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'rolled_back'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
-
-export const STAGE_PHASES = ['pre_release', 'release', 'post_release'] as const;
-export type StagePhase = (typeof STAGE_PHASES)[number];
 
 /** Stage and task runs: a skipped run (condition false, onError continue) is not a failure. */
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled', 'timed_out'] as const;
@@ -41,7 +24,6 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 
-export const INSTALLATION_STATES = ['installed', 'uninstalled', 'failed', 'unknown'] as const;
 export type InstallationState = (typeof INSTALLATION_STATES)[number];
 
 export const AGENT_STATUSES = ['online', 'offline', 'unknown'] as const;
