@@ -3,15 +3,14 @@
  * errors (kubectl's fieldValidation=Strict), list-map uniqueness and the CEL `x-kubernetes-validations`
  * rules, evaluated with a CEL library. Pure: objects in, issues out.
  */
-import { parse as parseCel } from '@marcbachmann/cel-js';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { API_GROUP, DNS_SUBDOMAIN, GROUP_VERSION, Label } from '../api/common.ts';
 import { toPlainSchema, type Json } from '../api/crd.ts';
 import { KINDS, type KindDefinition } from '../api/kinds.ts';
-import type { CelRule } from '../api/schema-helpers.ts';
 import { fieldPath, type ValidationIssue } from './issue.ts';
 import { describeAjvError } from './messages.ts';
+import { StructuralRules } from './structural-rules.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -53,11 +52,9 @@ export interface SchemaValidation {
   issues: ValidationIssue[];
 }
 
-type CelProgram = (context: Record<string, unknown>) => unknown;
-
 export class SchemaValidator {
   private readonly compiled = new Map<string, { validate: ValidateFunction; schema: Schema }>();
-  private readonly programs = new Map<string, CelProgram>();
+  private readonly rules = new StructuralRules();
 
   constructor(kinds: readonly KindDefinition[] = KINDS) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
@@ -95,7 +92,7 @@ export class SchemaValidator {
     if (!entry.validate(object)) {
       for (const error of entry.validate.errors ?? []) issues.push(...this.fromAjv(error, object));
     }
-    this.checkRules(entry.schema, object, [], issues);
+    this.checkRules(entry.schema, object, issues);
     return { kind: def, object, issues: dedupe(issues) };
   }
 
@@ -112,57 +109,28 @@ export class SchemaValidator {
     return [{ path: fieldPath(segments), message, source: 'schema' }];
   }
 
-  /** Walks schema and value together, evaluating CEL rules and list-map keys where the value has the right shape. */
-  private checkRules(schema: Schema, value: unknown, path: Path, issues: ValidationIssue[]): void {
-    if (value === null || value === undefined) return;
-    const rules = schema['x-kubernetes-validations'] as unknown as CelRule[] | undefined;
-    if (rules && typeof value === 'object') {
-      for (const rule of rules) this.evaluateRule(rule, value, path, issues);
-    }
-    if (Array.isArray(value)) {
-      const keys = schema['x-kubernetes-list-map-keys'] as string[] | undefined;
-      const listType = schema['x-kubernetes-list-type'];
-      if (listType === 'map' && keys) checkUnique(value, path, (item) => JSON.stringify(keys.map((k) => (item as Record<string, unknown>)?.[k])), keys, issues);
-      if (listType === 'set') checkUnique(value, path, (item) => JSON.stringify(item), undefined, issues);
-      const items = schema.items as Schema | undefined;
-      if (items) value.forEach((item, i) => this.checkRules(items, item, [...path, i], issues));
-      return;
-    }
-    if (typeof value !== 'object') return;
-    const record = value as Record<string, unknown>;
-    const properties = schema.properties as Record<string, Schema> | undefined;
-    if (properties) {
-      for (const [name, sub] of Object.entries(properties)) this.checkRules(sub, record[name], [...path, name], issues);
-    }
-    const additional = schema.additionalProperties;
-    if (additional && typeof additional === 'object' && !Array.isArray(additional)) {
-      for (const [name, item] of Object.entries(record)) this.checkRules(additional as Schema, item, [...path, name], issues);
-    }
-  }
-
-  private evaluateRule(rule: CelRule, self: unknown, path: Path, issues: ValidationIssue[]): void {
-    // A rule reading a field the schema already rejected (say an unknown `type`) would only add follow-on noise.
-    const invalidChildren = issues.filter((i) => i.source === 'schema').map((i) => i.path);
-    if (invalidChildren.some((p) => referencedChild(rule.rule, fieldPath(path), p))) return;
-    let program = this.programs.get(rule.rule);
-    if (!program) {
-      program = parseCel(rule.rule) as unknown as CelProgram;
-      this.programs.set(rule.rule, program);
-    }
-    let result: unknown;
-    try {
-      result = program({ self });
-    } catch (error) {
-      // A rule over a subtree that already failed the schema (wrong type, missing field) cannot be evaluated;
-      // the schema error says what is wrong. Elsewhere an evaluation error is itself worth reporting.
-      const here = fieldPath(path);
-      if (issues.some((i) => i.source === 'schema' && (here === '' || i.path === here || i.path.startsWith(`${here}.`) || i.path.startsWith(`${here}[`)))) return;
-      issues.push({ path: here, message: `rule ${JSON.stringify(rule.rule)} could not be evaluated: ${(error as Error).message}`, source: 'rule' });
-      return;
-    }
-    if (result !== true) {
-      const at = rule.fieldPath ? fieldPath([...path, ...rule.fieldPath.replace(/^\./, '').split('.')]) : fieldPath(path);
-      issues.push({ path: at, message: `Invalid value: ${rule.message}`, source: 'rule' });
+  /** CEL rules and list uniqueness, where the value has the right shape. */
+  private checkRules(schema: Schema, object: unknown, issues: ValidationIssue[]): void {
+    const schemaIssues = issues.filter((i) => i.source === 'schema').map((i) => i.path);
+    const findings = this.rules.check(schema, object, {
+      // A rule reading a field the schema already rejected (say an unknown `type`) would only add follow-on noise.
+      skip: (path, rule) => schemaIssues.some((p) => referencedChild(rule.rule, fieldPath(path), p)),
+    });
+    for (const finding of findings) {
+      const here = fieldPath(finding.path);
+      if (finding.kind === 'duplicate') {
+        const keys = finding.value && typeof finding.value === 'object' ? Object.keys(finding.value) : [];
+        const at = keys.length === 1 ? [...finding.path, keys[0] as string] : finding.path;
+        issues.push({ path: fieldPath(at), message: `Duplicate value: ${JSON.stringify(finding.value)}`, source: 'schema' });
+      } else if (finding.kind === 'rule') {
+        const at = finding.rule.fieldPath ? fieldPath([...finding.path, ...finding.rule.fieldPath.replace(/^\./, '').split('.')]) : here;
+        issues.push({ path: at, message: `Invalid value: ${finding.rule.message ?? finding.rule.rule}`, source: 'rule' });
+      } else {
+        // A rule over a subtree that already failed the schema (wrong type, missing field) cannot be evaluated;
+        // the schema error says what is wrong. Elsewhere an evaluation error is itself worth reporting.
+        if (schemaIssues.some((p) => here === '' || p === here || p.startsWith(`${here}.`) || p.startsWith(`${here}[`))) continue;
+        issues.push({ path: here, message: `rule ${JSON.stringify(finding.rule.rule)} could not be evaluated: ${finding.error}`, source: 'rule' });
+      }
     }
   }
 }
@@ -173,18 +141,6 @@ function referencedChild(rule: string, here: string, issuePath: string): boolean
   if (!issuePath.startsWith(prefix)) return false;
   const child = issuePath.slice(prefix.length);
   return /^[A-Za-z0-9_]+$/.test(child) && new RegExp(`\\bself\\.${child}\\b`).test(rule);
-}
-
-function checkUnique(items: unknown[], path: Path, key: (item: unknown) => string, keys: string[] | undefined, issues: ValidationIssue[]): void {
-  const seen = new Set<string>();
-  items.forEach((item, i) => {
-    const k = key(item);
-    if (seen.has(k)) {
-      const shown = keys ? `{${keys.map((name) => `"${name}":${JSON.stringify((item as Record<string, unknown>)[name])}`).join(',')}}` : k;
-      issues.push({ path: fieldPath(keys?.length === 1 ? [...path, i, keys[0] as string] : [...path, i]), message: `Duplicate value: ${shown}`, source: 'schema' });
-    }
-    seen.add(k);
-  });
 }
 
 function pointerToSegments(pointer: string): Path {
