@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPX := npx --no-install
 
-.PHONY: help install test unit lint typecheck crds crds-check db-migration demo clean
+.PHONY: help install test unit lint typecheck crds db-migration bench kube demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ crds: install ## regenerate crds/*.yaml and docs/api-reference.md from operator/
 
 db-migration: install ## generate a migration after changing operator/src/storage/schema.ts
 	$(NPX) drizzle-kit generate --config operator/drizzle.config.ts
+
+bench: install ## benchmarks (bench/*.ts), each printing a table
+	@for b in bench/*.ts; do echo "== $$b"; $(NPX) tsx $$b || exit 1; done
+
+kube: install ## run the Kubernetes API emulator in the foreground (kubeconfig in .tmp/kube/kubeconfig)
+	$(NPX) tsx test/kube-api/main.ts --port 0 --kubeconfig .tmp/kube/kubeconfig
 
 demo: ## the end-to-end demo (not built yet)
 	@echo "make demo does not exist yet: it arrives with the release engine (see README.md, 'Status')." >&2
