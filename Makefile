@@ -22,7 +22,7 @@ unit: install ## only the tests, without lint and type checks
 
 lint: install ## eslint and the import-layer rules (dependency-cruiser)
 	$(NPX) eslint .
-	$(NPX) depcruise --config .dependency-cruiser.cjs operator agent test scripts bin
+	$(NPX) depcruise --config .dependency-cruiser.cjs operator agent test scripts bin bench
 
 typecheck: install ## tsc --noEmit
 	$(NPX) tsc --noEmit -p tsconfig.json
