@@ -1,7 +1,7 @@
 /** Label and field selectors, paging and matching, shared by list and watch. */
 import { badRequest } from './errors.ts';
 import type { ResourceType } from './resource-types.ts';
-import { builtinFieldSelectors, fieldValueByPath, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
+import { builtinFieldSelectors, fieldValueByPath, parseFieldSelector, parseLabelSelector, SelectorError } from '../../operator/src/planning/selectors.ts';
 import type { KubeObject } from './store.ts';
 
 export type Matcher = (object: KubeObject) => boolean;

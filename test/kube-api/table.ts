@@ -9,7 +9,7 @@
  *   pkg/printers/internalversion (the server always prints the wide columns; kubectl hides priority > 0).
  */
 import { JSONPath } from 'jsonpath-plus';
-import { formatLabelSelector, formatLabels, labelSelectorRequirements, requirementsToString, SelectorError } from './selectors.ts';
+import { formatLabelSelector, formatLabels, labelSelectorRequirements, requirementsToString, SelectorError } from '../../operator/src/planning/selectors.ts';
 
 /** Decoded Kubernetes JSON of any kind; printers read it loosely, as the Go printers read typed structs. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- objects of every kind, as decoded JSON

@@ -7,7 +7,7 @@ import {
   labelSelectorFromObject,
   parseFieldSelector,
   parseLabelSelector,
-} from '../kube-api/selectors.ts';
+} from '../../operator/src/planning/selectors.ts';
 
 type Labels = Record<string, string> | undefined;
 
