@@ -44,7 +44,7 @@ describe('planRollout', () => {
       { id: 'canary', targets: ['t3'], gate: true, verify: 10, approval: false, delay: 0 },
       { id: 'full', targets: ['t1', 't2'], gate: false, verify: 0, approval: false, delay: 0 },
     ]],
-    ['canary by label selector', { type: 'canary', canary: { selector: { matchLabels: { canary: 'true' } }, verifySeconds: 10, autoPromote: false, autoRollback: true } }, targets(4, (i) => (i % 2 === 0 ? { canary: 'true' } : {})), [
+    ['canary by label selector', { type: 'canary', canary: { selector: { matchLabels: { canary: 'true' } }, verifySeconds: 10, autoPromote: false, autoRollback: true } }, targets(4, (i): Record<string, string> => (i % 2 === 0 ? { canary: 'true' } : {})), [
       { id: 'canary', targets: ['t2', 't4'], gate: true, verify: 10, approval: false, delay: 0 },
       { id: 'full', targets: ['t1', 't3'], gate: false, verify: 0, approval: false, delay: 0 },
     ]],
