@@ -58,6 +58,9 @@ export class GarbageCollector {
   sweep(): void {
     const needScan = this.full || this.gone.size > 0 || this.deleting.size > 0;
     if (!needScan) return;
+    // Clear before scanning: deletions made by this pass add to `gone` again and need the next pass.
+    this.full = false;
+    this.gone.clear();
     const all = this.everything();
     const uids = new Set(all.map(({ object }) => object.metadata.uid as string));
     for (const { type, object } of all) {
@@ -69,8 +72,6 @@ export class GarbageCollector {
       const owners = (object.metadata.ownerReferences ?? []) as KubeObject[];
       if (owners.length > 0 && owners.every((o) => !uids.has(o.uid))) this.tryDelete(type, object, 'Background');
     }
-    this.full = false;
-    this.gone.clear();
   }
 
   private finishDeletion(type: ResourceType, object: KubeObject, all: { type: ResourceType; object: KubeObject }[]): void {
