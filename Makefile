@@ -15,6 +15,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: node_modules/.package-lock.json ## install dependencies (npm ci)
 
 test: install lint typecheck ## the whole suite: lint, import rules, types, tests (starts a throwaway PostgreSQL when it can)
+	@if [ -x scripts/install-helm.sh ]; then scripts/install-helm.sh >/dev/null; fi
 	scripts/with-postgres.sh $(NPX) vitest run
 
 unit: install ## only the tests, without lint and type checks
@@ -26,6 +27,12 @@ lint: install ## eslint and the import-layer rules (dependency-cruiser)
 
 typecheck: install ## tsc --noEmit
 	$(NPX) tsc --noEmit -p tsconfig.json
+
+.PHONY: test-conformance
+test-conformance: install ## the conformance suite (kubectl, helm, client-node) against the real cluster KUBECONFIG points at
+	@if [ -z "$$KUBECONFIG" ]; then echo "make test-conformance: KUBECONFIG is not set; point it at the cluster to test (without a cluster, 'npx vitest run test/conformance' runs the suite against the emulator)" >&2; exit 2; fi
+	@if [ -x scripts/install-helm.sh ]; then scripts/install-helm.sh >/dev/null; fi
+	CONFORMANCE_KUBECONFIG=$$KUBECONFIG $(NPX) vitest run test/conformance
 
 crds: install ## regenerate crds/*.yaml and docs/api-reference.md from operator/src/api
 	$(NPX) tsx scripts/generate-crds.ts

@@ -10,6 +10,7 @@ import { alreadyExists, ApiError, badRequest, conflict, forbidden, invalid, meth
 import { carryServerMeta, generateName, initialMeta, now, validateLabels, validateName } from './object-meta.ts';
 import { applyPatch, PatchError, recordUpdateManager, type PatchType } from './patch/index.ts';
 import { groupVersion, type ResourceType } from './resource-types.ts';
+import { formatLabelSelector } from '../../operator/src/planning/selectors.ts';
 import { Store, type KubeObject } from './store.ts';
 import { resourceKey, TypeRegistry } from './type-registry.ts';
 
@@ -21,6 +22,8 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Filled with warnings for the `Warning` response header. */
   warnings?: string[];
+  /** The subresource the write came through (`scale` writes reach the object itself), for managedFields. */
+  viaSubresource?: 'status' | 'scale';
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -37,6 +40,39 @@ export interface ApiOptions {
 }
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** The one node the simulated pods run on (the workload controllers bind pods to it by this name). */
+export const NODE_NAME = 'emulator-node';
+
+/** A Ready node, as `kubectl get nodes` and DaemonSets expect a cluster to have. */
+function emulatorNode(time: string): KubeObject {
+  const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: time, lastTransitionTime: time });
+  const resources = { cpu: '8', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'node-role.kubernetes.io/control-plane': '' } },
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+    status: {
+      conditions: [
+        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: NODE_NAME },
+      ],
+      capacity: resources,
+      allocatable: resources,
+      nodeInfo: {
+        machineID: '', systemUUID: '', bootID: '', kernelVersion: '6.1.0', osImage: 'Shipway Kubernetes API emulator', containerRuntimeVersion: 'emulated://1.0.0',
+        kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', operatingSystem: 'linux', architecture: 'amd64',
+      },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    },
+  };
+}
 const CRD_GROUP = 'apiextensions.k8s.io';
 
 export class KubeApi {
@@ -60,6 +96,18 @@ export class KubeApi {
     for (const crd of this.store.list(resourceKey({ group: CRD_GROUP, plural: 'customresourcedefinitions' }))) this.registerCrd(crd);
     for (const name of SYSTEM_NAMESPACES) {
       if (!this.store.get('/namespaces', undefined, name)) this.create(this.mustType('', 'namespaces'), undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
+    if (!this.store.get('/nodes', undefined, NODE_NAME)) {
+      const nodes = this.mustType('', 'nodes');
+      const node = emulatorNode(now(this.clock));
+      const created = this.create(nodes, undefined, node);
+      this.update(nodes, undefined, NODE_NAME, { ...created, status: node.status }, 'status');
+      this.create(this.mustType('coordination.k8s.io', 'leases'), 'kube-node-lease', {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: NODE_NAME, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: NODE_NAME, uid: created.metadata.uid }] },
+        spec: { holderIdentity: NODE_NAME, leaseDurationSeconds: 40, renewTime: now(this.clock).replace('Z', '.000000Z') },
+      });
     }
   }
 
@@ -106,6 +154,7 @@ export class KubeApi {
     delete object.metadata.resourceVersion;
     if (type.status && type.kind !== 'Namespace') delete object.status;
     object.apiVersion = groupVersion(type.group, type.versions[0]!);
+    object.kind = type.kind;
     this.admit(type, object, undefined, options);
     if (options.fieldManager) recordUpdateManager(undefined, object, options.fieldManager, 'Update', now(this.clock));
     if (options.dryRun) return object;
@@ -187,7 +236,8 @@ export class KubeApi {
     }
     this.admit(type, next, current, options, subresource);
     if (type.generation && subresource !== 'status' && specChanged(current, next)) next.metadata.generation = (current.metadata.generation ?? 0) + 1;
-    if (options.fieldManager) recordUpdateManager(current, next, options.fieldManager, 'Update', now(this.clock));
+    const via = options.viaSubresource ?? subresource;
+    if (options.fieldManager) recordUpdateManager(current, next, options.fieldManager, 'Update', now(this.clock), via);
     next.metadata.resourceVersion = current.metadata.resourceVersion;
     if (sameContent(current, next)) return structuredClone(current);
     if (options.dryRun) return next;
@@ -204,7 +254,8 @@ export class KubeApi {
   getScale(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
     if (!type.scale) throw notFound(type, name);
     const object = this.get(type, namespace, name);
-    const selector = type.scale.labelSelectorPath ? readPath(object, type.scale.labelSelectorPath) : undefined;
+    // Built-in workloads report their spec.selector (they have no status.selector); CRDs their labelSelectorPath.
+    const selector = type.crd ? (type.scale.labelSelectorPath ? readPath(object, type.scale.labelSelectorPath) : undefined) : object.spec?.selector ? formatLabelSelector(object.spec.selector) : undefined;
     return {
       apiVersion: 'autoscaling/v1',
       kind: 'Scale',
@@ -225,7 +276,7 @@ export class KubeApi {
     const next = structuredClone(current);
     if (scale.metadata?.resourceVersion) next.metadata.resourceVersion = scale.metadata.resourceVersion;
     writePath(next, type.scale.specReplicasPath, replicas);
-    this.commit(type, current, next, undefined, options);
+    this.commit(type, current, next, undefined, { ...options, viaSubresource: 'scale' });
     return this.getScale(type, namespace, name);
   }
 
@@ -391,8 +442,20 @@ export class KubeApi {
     this.types.removeCrd(crd);
   }
 
+  /**
+   * Access reviews (`kubectl auth can-i`): the emulator authorizes every request, so every review is allowed.
+   * Nothing is stored; the answer is the review with its status.
+   */
   private review(type: ResourceType, body: KubeObject): KubeObject {
     if (!body || typeof body !== 'object') throw badRequest('the body of the request was in an unknown format');
+    this.checkKind(type, body);
+    if (type.kind === 'SelfSubjectAccessReview' || type.kind === 'SubjectAccessReview') {
+      const spec = body.spec ?? {};
+      if (!spec.resourceAttributes && !spec.nonResourceAttributes) {
+        throw invalid(type, '', [{ field: 'spec.resourceAttributes', reason: 'FieldValueRequired', message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' }]);
+      }
+      return { ...body, apiVersion: groupVersion(type.group, type.versions[0]!), kind: type.kind, metadata: { ...(body.metadata ?? {}), creationTimestamp: null }, status: { allowed: true, reason: 'the Kubernetes API emulator authorizes every request' } };
+    }
     throw methodNotAllowed(`${type.kind} is not served by this emulator yet`);
   }
 }

@@ -147,18 +147,36 @@ export const BUILTIN_HOOKS: Record<string, KindHooks> = {
     setDefault(spec, 'replicas', 1);
     setDefault(spec, 'revisionHistoryLimit', 10);
     setDefault(spec, 'progressDeadlineSeconds', 600);
-    setDefault(spec, 'strategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    // As SetDefaults_Deployment: an empty strategy (kubectl create deployment sends `strategy: {}`) is filled in too.
+    spec.strategy ??= {};
+    setDefault(spec.strategy, 'type', 'RollingUpdate');
+    if (spec.strategy.type === 'RollingUpdate') {
+      spec.strategy.rollingUpdate ??= {};
+      setDefault(spec.strategy.rollingUpdate, 'maxUnavailable', '25%');
+      setDefault(spec.strategy.rollingUpdate, 'maxSurge', '25%');
+    }
   }),
   ReplicaSet: workload((spec) => setDefault(spec, 'replicas', 1)),
   StatefulSet: workload((spec) => {
     setDefault(spec, 'replicas', 1);
     setDefault(spec, 'podManagementPolicy', 'OrderedReady');
     setDefault(spec, 'revisionHistoryLimit', 10);
-    setDefault(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { partition: 0 } });
+    spec.updateStrategy ??= {};
+    setDefault(spec.updateStrategy, 'type', 'RollingUpdate');
+    if (spec.updateStrategy.type === 'RollingUpdate') {
+      spec.updateStrategy.rollingUpdate ??= {};
+      setDefault(spec.updateStrategy.rollingUpdate, 'partition', 0);
+    }
   }),
   DaemonSet: workload((spec) => {
     setDefault(spec, 'revisionHistoryLimit', 10);
-    setDefault(spec, 'updateStrategy', { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+    spec.updateStrategy ??= {};
+    setDefault(spec.updateStrategy, 'type', 'RollingUpdate');
+    if (spec.updateStrategy.type === 'RollingUpdate') {
+      spec.updateStrategy.rollingUpdate ??= {};
+      setDefault(spec.updateStrategy.rollingUpdate, 'maxUnavailable', 1);
+      setDefault(spec.updateStrategy.rollingUpdate, 'maxSurge', 0);
+    }
   }),
   Job: { create: jobDefaults, validate: (o) => templateErrors(o, false) },
   Pod: {

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { badRequest, unsupportedMediaType } from './errors.ts';
+import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.ts';
 
 export interface ResourcePath {
   group: string;
@@ -39,6 +40,11 @@ export function parseResourcePath(pathname: string, isNamespaced: (group: string
 }
 
 export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<string> {
+  return (await readBodyBytes(req, limit)).toString('utf8');
+}
+
+/** The raw body: protobuf bodies are binary. */
+export async function readBodyBytes(req: IncomingMessage, limit = 16 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -46,13 +52,25 @@ export async function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): 
     if (size > limit) throw new Error('request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-/** JSON or YAML bodies; protobuf and CBOR are refused with 415 so client-go falls back to JSON. */
-export function decodeBody(text: string, contentType: string | undefined): Record<string, any> {
+/**
+ * JSON, YAML or Kubernetes protobuf bodies (kubectl >= 1.32 and helm send typed writes as protobuf, built-in
+ * kinds only, with no fallback). CBOR is refused with 415: client-go falls back to JSON for CBOR.
+ */
+export function decodeBody(body: string | Buffer, contentType: string | undefined): Record<string, any> {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (type.includes('protobuf') || type.includes('cbor')) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    try {
+      return decodeKubernetesProtobuf(typeof body === 'string' ? Buffer.from(body, 'binary') : body);
+    } catch (error) {
+      if (error instanceof ProtobufError) throw badRequest(`the body of the request could not be decoded: ${error.message}`);
+      throw error;
+    }
+  }
+  if (type.includes('protobuf') || type.includes('cbor')) throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+  const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '') throw badRequest('the body of the request was empty');
   try {
     return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);

@@ -88,6 +88,7 @@ const WORKLOAD = { status: true, scale: true, generation: true, categories: ['al
 
 export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true, fieldSelectors: ['status.phase'] }),
+  builtin({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], status: true }),
   builtin({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'] }),
   builtin({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, fieldSelectors: ['type'] }),
   builtin({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),

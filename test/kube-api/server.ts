@@ -7,11 +7,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { DeleteOptions, FieldValidation, KubeApi, Subresource, WriteOptions } from './api.ts';
 import { aggregatedContentType, aggregatedDiscovery, aggregatedDiscoveryVersion, apiGroup, apiGroupList, apiResourceList, apiVersions, groupsOf } from './discovery.ts';
-import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './errors.ts';
+import { ApiError, badRequest, invalid, methodNotAllowed, pathNotFound } from './errors.ts';
 import { decodeContinue, encodeContinue, matcher, objectKey } from './list-options.ts';
-import { openApiDocument, openApiIndex } from './openapi.ts';
-import { parsePatchType } from './patch/index.ts';
-import { decodeBody, parseResourcePath, readBody, wantsTable, type ResourcePath } from './request.ts';
+import { openApiDocument, openApiIndex, openApiV2 } from './openapi.ts';
+import { managerFromUserAgent, parsePatchType } from './patch/index.ts';
+import { decodeBody, parseResourcePath, readBody, readBodyBytes, wantsTable, type ResourcePath } from './request.ts';
 import { groupVersion, type ResourceType } from './resource-types.ts';
 import type { KubeObject, StoreEvent } from './store.ts';
 import { renderTable } from './tables.ts';
@@ -69,6 +69,12 @@ export class KubeHttpServer {
         if (aggregated) return this.json(res, 200, aggregatedDiscovery(this.api.types.all(), path === '/api', aggregated), aggregatedContentType(aggregated));
         return this.json(res, 200, path === '/api' ? apiVersions(req.headers.host ?? '127.0.0.1') : apiGroupList(this.api.types.all()));
       }
+      if (path === '/openapi/v2') {
+        const doc = openApiV2(SERVER_VERSION.gitVersion, !accept || accept.includes('protobuf') || !accept.includes('json'));
+        res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': Buffer.byteLength(doc.body), 'Cache-Control': 'no-cache, private' });
+        res.end(doc.body);
+        return;
+      }
       if (path === '/openapi/v3') return this.json(res, 200, openApiIndex(this.api.types.all(), SERVER_VERSION.gitVersion));
       const openapi = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
       if (openapi) {
@@ -106,7 +112,8 @@ export class KubeHttpServer {
     const warnings: string[] = [];
     const write: WriteOptions = {
       dryRun: q.getAll('dryRun').includes('All'),
-      ...(q.get('fieldManager') ? { fieldManager: q.get('fieldManager')! } : {}),
+      // Every write is recorded in managedFields; without fieldManager, under the User-Agent's product name.
+      ...(q.get('fieldManager') || req.headers['user-agent'] ? { fieldManager: q.get('fieldManager') || managerFromUserAgent(req.headers['user-agent']) } : {}),
       fieldValidation: (q.get('fieldValidation') as FieldValidation | null) ?? 'Warn',
       warnings,
     };
@@ -122,7 +129,7 @@ export class KubeHttpServer {
         return this.list(req, res, type, target, q);
       }
       if (method === 'POST') {
-        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const body = decodeBody(await readBodyBytes(req), req.headers['content-type']);
         const created = this.api.create(type, target.namespace, body, write);
         return send(type.createOnly ? 201 : write.dryRun ? 200 : 201, created);
       }
@@ -143,7 +150,7 @@ export class KubeHttpServer {
       return this.json(res, 200, subresource === 'scale' ? object : this.present(type, version, object));
     }
     if (method === 'PUT') {
-      const body = decodeBody(await readBody(req), req.headers['content-type'] ?? 'application/json');
+      const body = decodeBody(await readBodyBytes(req), req.headers['content-type'] ?? 'application/json');
       // namespaces/{name}/finalize writes spec.finalizers, which a plain update keeps as stored.
       if (sub === 'finalize') return send(200, this.finalizeNamespace(type, name, body));
       const updated = this.api.update(type, target.namespace, name, body, subresource, write);
@@ -153,7 +160,10 @@ export class KubeHttpServer {
       const patchType = parsePatchType(req.headers['content-type']);
       const body = await readBody(req);
       const force = q.get('force') === 'true';
-      if (patchType === 'application/apply-patch+yaml' && !write.fieldManager) throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      if (patchType === 'application/apply-patch+yaml' && !q.get('fieldManager')) {
+        // 422, as the real server's PatchOptions validation (the User-Agent default does not count for apply).
+        throw invalid({ group: 'meta.k8s.io', plural: 'patchoptions', kind: 'PatchOptions' }, '', [{ field: 'fieldManager', reason: 'FieldValueRequired', message: 'Required value: is required for apply patch' }]);
+      }
       const patched = this.api.patch(type, target.namespace, name, patchType, body, subresource, { ...write, force });
       return subresource === 'scale' ? this.json(res, 200, patched) : send(200, patched);
     }
@@ -172,8 +182,8 @@ export class KubeHttpServer {
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams, write: WriteOptions): Promise<DeleteOptions> {
-    const text = await readBody(req);
-    const body = text.trim() ? decodeBody(text, req.headers['content-type']) : {};
+    const raw = await readBodyBytes(req);
+    const body = raw.toString('utf8').trim() ? decodeBody(raw, req.headers['content-type']) : {};
     const policy = (body.propagationPolicy ?? q.get('propagationPolicy') ?? (body.orphanDependents === true || q.get('orphanDependents') === 'true' ? 'Orphan' : undefined)) as DeleteOptions['propagationPolicy'];
     if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy)) throw badRequest(`unsupported propagationPolicy "${policy}"`);
     const dryRun = write.dryRun || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
