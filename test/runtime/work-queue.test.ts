@@ -117,3 +117,16 @@ describe('WorkQueue', () => {
     q.stop();
   });
 });
+
+describe('WorkQueue.addAfter', () => {
+  it('keeps the earlier time when a key is scheduled twice', async () => {
+    const times: number[] = [];
+    const start = Date.now();
+    const q = new WorkQueue(async () => void times.push(Date.now() - start));
+    q.addAfter('a', 30);
+    q.addAfter('a', 500);
+    await until(() => times.length === 1);
+    expect(times[0]).toBeLessThan(400);
+    q.stop();
+  });
+});

@@ -25,7 +25,7 @@ export class WorkQueue {
   /** Keys queued again while running: processed once more when the run ends. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
   private stopped = false;
   private pumpScheduled = false;
@@ -60,18 +60,22 @@ export class WorkQueue {
     });
   }
 
-  /** Adds the key after a delay (a later, shorter request wins). */
+  /** Adds the key after a delay; when the key already waits, the earlier of the two times wins (as client-go's). */
   addAfter(key: string, delayMs: number): void {
     if (this.stopped) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = Date.now() + delayMs;
     const existing = this.timers.get(key);
-    if (existing) clearTimeout(existing);
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.add(key);
-      }, Math.max(0, delayMs)),
-    );
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.timers.set(key, { at, timer });
   }
 
   /** The delay before retry number `failures` (1-based). */
@@ -92,7 +96,7 @@ export class WorkQueue {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
