@@ -11,7 +11,8 @@ export function matcher(type: ResourceType, namespace: string | undefined, label
     const labels = labelSelector ? parseLabelSelector(labelSelector) : () => true;
     let fields: Matcher = () => true;
     if (fieldSelector) {
-      const builtin = type.crd ? undefined : builtinFieldSelectors(type.kind);
+      // Core kinds use the server's built-in tables; CRDs and events.k8s.io Events list their fields on the type.
+      const builtin = type.crd || type.group === 'events.k8s.io' ? undefined : builtinFieldSelectors(type.kind);
       fields = builtin
         ? parseFieldSelector(fieldSelector, builtin.supported, { resolve: builtin.resolve })
         : parseFieldSelector(fieldSelector, (f) => type.fieldSelectors.includes(f), { resolve: fieldValueByPath });

@@ -13,7 +13,7 @@ import { openApiDocument, openApiIndex, openApiV2 } from './openapi.ts';
 import { managerFromUserAgent, parsePatchType } from './patch/index.ts';
 import { decodeBody, parseResourcePath, readBody, readBodyBytes, wantsTable, type ResourcePath } from './request.ts';
 import { groupVersion, type ResourceType } from './resource-types.ts';
-import type { KubeObject, StoreEvent } from './store.ts';
+import type { KubeObject } from './store.ts';
 import { renderTable } from './tables.ts';
 import { WatchStream } from './watch.ts';
 
@@ -271,4 +271,3 @@ export class KubeHttpServer {
   }
 }
 
-export type { StoreEvent };
