@@ -8,7 +8,7 @@ import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import { StoreController } from './store-controller.ts';
 import {
   asController,
   availableIn,
@@ -39,33 +39,24 @@ export function startDaemonSetController(api: KubeApi, _options: EmulatorOptions
   return () => controller.stop();
 }
 
-class DaemonSetController {
+class DaemonSetController extends StoreController {
   private readonly daemonSets: ResourceType;
   private readonly pods: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly api: KubeApi) {
+  constructor(api: KubeApi) {
+    super(api, 'daemonset-controller', api.mustType('apps', 'daemonsets'));
     this.daemonSets = api.mustType('apps', 'daemonsets');
     this.pods = api.mustType('', 'pods');
-    this.queue = new WorkQueue('daemonset-controller', (key) => this.sync(key));
-    this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
-    for (const ds of api.list(this.daemonSets, undefined)) this.queue.add(keyOf(ds));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-  }
-
-  private onEvent(event: StoreEvent): void {
+  protected onEvent(event: StoreEvent): void {
     if (event.resource === 'apps/daemonsets') this.queue.add(keyOf(event.object));
     else if (event.resource === '/pods' || event.resource === 'apps/controllerrevisions') {
       for (const key of ownerKeys(event, 'DaemonSet')) this.queue.add(key);
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitKey(key);
     const stored = this.api.store.get('apps/daemonsets', namespace, name);
     if (!stored) return;

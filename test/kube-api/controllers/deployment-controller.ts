@@ -10,7 +10,7 @@ import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import { StoreController } from './store-controller.ts';
 import {
   asController,
   byCreation,
@@ -149,26 +149,17 @@ interface ReplicaSets {
   oldRSs: KubeObject[];
 }
 
-class DeploymentController {
+class DeploymentController extends StoreController {
   private readonly deployments: ResourceType;
   private readonly replicaSets: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly api: KubeApi) {
+  constructor(api: KubeApi) {
+    super(api, 'deployment-controller', api.mustType('apps', 'deployments'));
     this.deployments = api.mustType('apps', 'deployments');
     this.replicaSets = api.mustType('apps', 'replicasets');
-    this.queue = new WorkQueue('deployment-controller', (key) => this.sync(key));
-    this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
-    for (const d of api.list(this.deployments, undefined)) this.queue.add(keyOf(d));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-  }
-
-  private onEvent(event: StoreEvent): void {
+  protected onEvent(event: StoreEvent): void {
     if (event.resource === 'apps/deployments') {
       this.queue.add(keyOf(event.object));
     } else if (event.resource === 'apps/replicasets') {
@@ -192,7 +183,7 @@ class DeploymentController {
 
   // ---- sync ---------------------------------------------------------------------------------------
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitKey(key);
     const state = this.load(namespace, name, false);
     if (!state) return;

@@ -11,7 +11,7 @@ import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import { StoreController } from './store-controller.ts';
 import {
   asController,
   controllerRefOf,
@@ -82,27 +82,18 @@ export function formatIndexes(indexes: Set<number>): string {
   return parts.join(',');
 }
 
-class JobController {
+class JobController extends StoreController {
   private readonly jobs: ResourceType;
   private readonly pods: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly api: KubeApi) {
+  constructor(api: KubeApi) {
+    super(api, 'job-controller', api.mustType('batch', 'jobs'));
     this.jobs = api.mustType('batch', 'jobs');
     this.pods = api.mustType('', 'pods');
-    this.queue = new WorkQueue('job-controller', (key) => (key.startsWith(ORPHAN_PREFIX) ? this.syncOrphanPod(key.slice(ORPHAN_PREFIX.length)) : this.sync(key)));
-    this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
-    for (const job of api.list(this.jobs, undefined)) this.queue.add(keyOf(job));
     for (const pod of api.list(this.pods, undefined)) if (tracked(pod)) this.queue.add(ORPHAN_PREFIX + keyOf(pod));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-  }
-
-  private onEvent(event: StoreEvent): void {
+  protected onEvent(event: StoreEvent): void {
     if (event.resource === 'batch/jobs') {
       this.queue.add(keyOf(event.object));
     } else if (event.resource === '/pods') {
@@ -128,7 +119,12 @@ class JobController {
     return this.api.list(this.pods, job.metadata.namespace).filter((p) => controllerRefOf(p)?.uid === job.metadata.uid);
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
+    if (key.startsWith(ORPHAN_PREFIX)) this.syncOrphanPod(key.slice(ORPHAN_PREFIX.length));
+    else this.syncJob(key);
+  }
+
+  private syncJob(key: string): void {
     const [namespace, name] = splitKey(key);
     const stored = this.api.store.get('batch/jobs', namespace, name);
     if (!stored) return;

@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
-import type { KubeObject } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import type { KubeObject, StoreEvent } from '../store.ts';
+import { StoreController } from './store-controller.ts';
 import { controllerRefOf, keyOf, NODE_IP, NODE_NAME, podCondition, sameJson, splitKey, timestamp } from './workload-util.ts';
 
 export const DEFAULT_POD_READY_DELAY_MS = 500;
@@ -74,34 +74,31 @@ interface PodState {
   nextRestart?: number;
 }
 
-class PodController {
+class PodController extends StoreController {
   private readonly pods: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
   private readonly states = new Map<string, PodState>();
   private nextIp = 0;
 
   constructor(
-    private readonly api: KubeApi,
+    api: KubeApi,
     private readonly delayMs: number,
   ) {
+    super(api, 'pod-controller', api.mustType('', 'pods'));
     this.pods = api.mustType('', 'pods');
-    this.queue = new WorkQueue('pod-controller', (key) => this.sync(key));
-    this.unsubscribe = api.store.subscribe((event) => {
-      if (event.resource !== '/pods') return;
-      if (event.type === 'DELETED') this.states.delete(event.object.metadata.uid);
-      else this.queue.add(keyOf(event.object));
-    });
-    for (const pod of api.list(this.pods, undefined)) this.queue.add(keyOf(pod));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
+  override stop(): void {
+    super.stop();
     this.states.clear();
   }
 
-  private sync(key: string): void {
+  protected onEvent(event: StoreEvent): void {
+    if (event.resource !== '/pods') return;
+    if (event.type === 'DELETED') this.states.delete(event.object.metadata.uid);
+    else this.queue.add(keyOf(event.object));
+  }
+
+  protected sync(key: string): void {
     const [namespace, name] = splitKey(key);
     let pod = this.api.store.get('/pods', namespace, name);
     if (!pod || pod.metadata.deletionTimestamp) return;

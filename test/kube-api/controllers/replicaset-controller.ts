@@ -7,7 +7,7 @@ import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import { StoreController } from './store-controller.ts';
 import {
   asController,
   availableIn,
@@ -34,26 +34,17 @@ export function startReplicaSetController(api: KubeApi, _options: EmulatorOption
   return () => controller.stop();
 }
 
-class ReplicaSetController {
+class ReplicaSetController extends StoreController {
   private readonly replicaSets: ResourceType;
   private readonly pods: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly api: KubeApi) {
+  constructor(api: KubeApi) {
+    super(api, 'replicaset-controller', api.mustType('apps', 'replicasets'));
     this.replicaSets = api.mustType('apps', 'replicasets');
     this.pods = api.mustType('', 'pods');
-    this.queue = new WorkQueue('replicaset-controller', (key) => this.sync(key));
-    this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
-    for (const rs of api.list(this.replicaSets, undefined)) this.queue.add(keyOf(rs));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-  }
-
-  private onEvent(event: StoreEvent): void {
+  protected onEvent(event: StoreEvent): void {
     if (event.resource === 'apps/replicasets') {
       this.queue.add(keyOf(event.object));
     } else if (event.resource === '/pods') {
@@ -67,7 +58,7 @@ class ReplicaSetController {
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitKey(key);
     const rs = this.api.store.get('apps/replicasets', namespace, name);
     if (!rs) return;

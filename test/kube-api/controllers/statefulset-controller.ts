@@ -9,7 +9,7 @@ import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
 import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
-import { WorkQueue } from './work-queue.ts';
+import { StoreController } from './store-controller.ts';
 import {
   asController,
   availableIn,
@@ -39,35 +39,26 @@ export function startStatefulSetController(api: KubeApi, _options: EmulatorOptio
 
 const revisionOf = (pod: KubeObject): string | undefined => pod.metadata.labels?.[REVISION_LABEL];
 
-class StatefulSetController {
+class StatefulSetController extends StoreController {
   private readonly sets: ResourceType;
   private readonly pods: ResourceType;
   private readonly claims: ResourceType;
-  private readonly queue: WorkQueue;
-  private readonly unsubscribe: () => void;
 
-  constructor(private readonly api: KubeApi) {
+  constructor(api: KubeApi) {
+    super(api, 'statefulset-controller', api.mustType('apps', 'statefulsets'));
     this.sets = api.mustType('apps', 'statefulsets');
     this.pods = api.mustType('', 'pods');
     this.claims = api.mustType('', 'persistentvolumeclaims');
-    this.queue = new WorkQueue('statefulset-controller', (key) => this.sync(key));
-    this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
-    for (const set of api.list(this.sets, undefined)) this.queue.add(keyOf(set));
   }
 
-  stop(): void {
-    this.unsubscribe();
-    this.queue.stop();
-  }
-
-  private onEvent(event: StoreEvent): void {
+  protected onEvent(event: StoreEvent): void {
     if (event.resource === 'apps/statefulsets') this.queue.add(keyOf(event.object));
     else if (event.resource === '/pods' || event.resource === 'apps/controllerrevisions') {
       for (const key of ownerKeys(event, 'StatefulSet')) this.queue.add(key);
     }
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace, name] = splitKey(key);
     const stored = this.api.store.get('apps/statefulsets', namespace, name);
     if (!stored) return;
