@@ -40,12 +40,10 @@ export function startDaemonSetController(api: KubeApi, _options: EmulatorOptions
 }
 
 class DaemonSetController extends StoreController {
-  private readonly daemonSets: ResourceType;
   private readonly pods: ResourceType;
 
   constructor(api: KubeApi) {
     super(api, 'daemonset-controller', api.mustType('apps', 'daemonsets'));
-    this.daemonSets = api.mustType('apps', 'daemonsets');
     this.pods = api.mustType('', 'pods');
   }
 
@@ -127,7 +125,7 @@ class DaemonSetController extends StoreController {
       },
       ['observedGeneration', 'updatedNumberScheduled', 'numberAvailable', 'numberUnavailable'],
     );
-    if (!sameJson(ds.status ?? {}, status)) this.api.update(this.daemonSets, namespace, name, { ...ds, status }, 'status', asController());
+    if (!sameJson(ds.status ?? {}, status)) this.api.update(this.primary, namespace, name, { ...ds, status }, 'status', asController());
     if (wait !== undefined && wait > 0) this.queue.addAfter(key, wait + 10);
   }
 }

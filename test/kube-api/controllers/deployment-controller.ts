@@ -150,12 +150,10 @@ interface ReplicaSets {
 }
 
 class DeploymentController extends StoreController {
-  private readonly deployments: ResourceType;
   private readonly replicaSets: ResourceType;
 
   constructor(api: KubeApi) {
     super(api, 'deployment-controller', api.mustType('apps', 'deployments'));
-    this.deployments = api.mustType('apps', 'deployments');
     this.replicaSets = api.mustType('apps', 'replicasets');
   }
 
@@ -167,7 +165,7 @@ class DeploymentController extends StoreController {
       for (const key of keys) this.queue.add(key);
       if (keys.length === 0 && event.type !== 'DELETED') {
         // An orphan ReplicaSet: a Deployment whose selector matches may adopt it.
-        for (const d of this.api.list(this.deployments, event.object.metadata.namespace)) {
+        for (const d of this.api.list(this.primary, event.object.metadata.namespace)) {
           if (selectorOf(d)(event.object.metadata.labels ?? {})) this.queue.add(keyOf(d));
         }
       }
@@ -613,10 +611,10 @@ class DeploymentController extends StoreController {
     if (d.metadata.annotations?.[REVISION] === revision) return d;
     const next = structuredClone(d);
     next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [REVISION]: revision };
-    return this.api.update(this.deployments, d.metadata.namespace, d.metadata.name, next, undefined, asController());
+    return this.api.update(this.primary, d.metadata.namespace, d.metadata.name, next, undefined, asController());
   }
 
   private writeStatus(d: KubeObject, status: Status): KubeObject {
-    return this.api.update(this.deployments, d.metadata.namespace, d.metadata.name, { ...d, status }, 'status', asController());
+    return this.api.update(this.primary, d.metadata.namespace, d.metadata.name, { ...d, status }, 'status', asController());
   }
 }

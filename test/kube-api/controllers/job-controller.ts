@@ -83,12 +83,10 @@ export function formatIndexes(indexes: Set<number>): string {
 }
 
 class JobController extends StoreController {
-  private readonly jobs: ResourceType;
   private readonly pods: ResourceType;
 
   constructor(api: KubeApi) {
     super(api, 'job-controller', api.mustType('batch', 'jobs'));
-    this.jobs = api.mustType('batch', 'jobs');
     this.pods = api.mustType('', 'pods');
     for (const pod of api.list(this.pods, undefined)) if (tracked(pod)) this.queue.add(ORPHAN_PREFIX + keyOf(pod));
   }
@@ -214,7 +212,7 @@ class JobController extends StoreController {
     omitZero(status, ['active', 'succeeded', 'failed']);
     if (status.completedIndexes === '') delete status.completedIndexes;
     if (!sameJson(job.status ?? {}, status)) {
-      const written = this.api.update(this.jobs, namespace, name, { ...stored, status }, 'status', asController());
+      const written = this.api.update(this.primary, namespace, name, { ...stored, status }, 'status', asController());
       if (isJobFinished(written)) this.expireAfterFinished(written);
     }
   }
@@ -312,6 +310,6 @@ class JobController extends StoreController {
       this.queue.addAfter(keyOf(job), left + 10);
       return;
     }
-    this.api.delete(this.jobs, job.metadata.namespace, job.metadata.name, { propagationPolicy: 'Foreground' });
+    this.api.delete(this.primary, job.metadata.namespace, job.metadata.name, { propagationPolicy: 'Foreground' });
   }
 }

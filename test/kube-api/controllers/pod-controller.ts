@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import type { KubeApi } from '../api.ts';
 import type { EmulatorOptions } from '../emulator.ts';
-import type { ResourceType } from '../resource-types.ts';
 import type { KubeObject, StoreEvent } from '../store.ts';
 import { StoreController } from './store-controller.ts';
 import { controllerRefOf, keyOf, NODE_IP, NODE_NAME, podCondition, sameJson, splitKey, timestamp } from './workload-util.ts';
@@ -75,7 +74,6 @@ interface PodState {
 }
 
 class PodController extends StoreController {
-  private readonly pods: ResourceType;
   private readonly states = new Map<string, PodState>();
   private nextIp = 0;
 
@@ -84,7 +82,6 @@ class PodController extends StoreController {
     private readonly delayMs: number,
   ) {
     super(api, 'pod-controller', api.mustType('', 'pods'));
-    this.pods = api.mustType('', 'pods');
   }
 
   override stop(): void {
@@ -113,7 +110,7 @@ class PodController extends StoreController {
       // The scheduler's binding.
       const next = structuredClone(pod);
       next.spec.nodeName = NODE_NAME;
-      pod = this.api.update(this.pods, namespace, name, next, undefined, { fieldManager: 'kube-scheduler' });
+      pod = this.api.update(this.primary, namespace, name, next, undefined, { fieldManager: 'kube-scheduler' });
     }
     const due = state.seen + this.delayMs - Date.now();
     if (due > 0) {
@@ -131,7 +128,7 @@ class PodController extends StoreController {
 
   private write(pod: KubeObject, status: KubeObject): void {
     if (sameJson(pod.status, status)) return;
-    this.api.update(this.pods, pod.metadata.namespace, pod.metadata.name, { ...pod, status }, 'status', { fieldManager: 'kubelet' });
+    this.api.update(this.primary, pod.metadata.namespace, pod.metadata.name, { ...pod, status }, 'status', { fieldManager: 'kubelet' });
   }
 
   private containers(pod: KubeObject): KubeObject[] {
@@ -314,7 +311,7 @@ class PodController extends StoreController {
   }
 
   private allocateIp(): string {
-    const used = new Set(this.api.list(this.pods, undefined).map((p) => p.status?.podIP));
+    const used = new Set(this.api.list(this.primary, undefined).map((p) => p.status?.podIP));
     for (;;) {
       const n = this.nextIp++;
       const ip = `10.244.${Math.floor(n / 250) % 256}.${(n % 250) + 2}`;

@@ -35,12 +35,10 @@ export function startReplicaSetController(api: KubeApi, _options: EmulatorOption
 }
 
 class ReplicaSetController extends StoreController {
-  private readonly replicaSets: ResourceType;
   private readonly pods: ResourceType;
 
   constructor(api: KubeApi) {
     super(api, 'replicaset-controller', api.mustType('apps', 'replicasets'));
-    this.replicaSets = api.mustType('apps', 'replicasets');
     this.pods = api.mustType('', 'pods');
   }
 
@@ -51,7 +49,7 @@ class ReplicaSetController extends StoreController {
       const keys = ownerKeys(event, 'ReplicaSet');
       for (const key of keys) this.queue.add(key);
       if (!controllerRefOf(event.object) && event.type !== 'DELETED') {
-        for (const rs of this.api.list(this.replicaSets, event.object.metadata.namespace)) {
+        for (const rs of this.api.list(this.primary, event.object.metadata.namespace)) {
           if (selectorOf(rs)(event.object.metadata.labels ?? {})) this.queue.add(keyOf(rs));
         }
       }
@@ -109,7 +107,7 @@ class ReplicaSetController extends StoreController {
       ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration'],
     );
     if (!sameJson(rs.status ?? {}, status)) {
-      this.api.update(this.replicaSets, namespace, name, { ...rs, status }, 'status', asController());
+      this.api.update(this.primary, namespace, name, { ...rs, status }, 'status', asController());
     }
     // A ready pod becomes available after minReadySeconds without any event: look again then.
     if (nextAvailable !== undefined) this.queue.addAfter(key, nextAvailable + 10);

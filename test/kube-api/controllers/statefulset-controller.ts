@@ -40,13 +40,11 @@ export function startStatefulSetController(api: KubeApi, _options: EmulatorOptio
 const revisionOf = (pod: KubeObject): string | undefined => pod.metadata.labels?.[REVISION_LABEL];
 
 class StatefulSetController extends StoreController {
-  private readonly sets: ResourceType;
   private readonly pods: ResourceType;
   private readonly claims: ResourceType;
 
   constructor(api: KubeApi) {
     super(api, 'statefulset-controller', api.mustType('apps', 'statefulsets'));
-    this.sets = api.mustType('apps', 'statefulsets');
     this.pods = api.mustType('', 'pods');
     this.claims = api.mustType('', 'persistentvolumeclaims');
   }
@@ -227,7 +225,7 @@ class StatefulSetController extends StoreController {
       },
       ['observedGeneration', 'readyReplicas', 'currentReplicas', 'updatedReplicas'],
     );
-    if (!sameJson(set.status ?? {}, status)) this.api.update(this.sets, namespace, name, { ...set, status }, 'status', asController());
+    if (!sameJson(set.status ?? {}, status)) this.api.update(this.primary, namespace, name, { ...set, status }, 'status', asController());
     if (nextAvailable !== undefined) this.queue.addAfter(key, nextAvailable + 10);
     if (!set.metadata.deletionTimestamp) {
       const live = new Set<string>([currentRevision, update.metadata.name, ...pods.map((p) => revisionOf(p) ?? '')]);

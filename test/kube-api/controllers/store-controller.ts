@@ -15,7 +15,8 @@ export abstract class StoreController {
   protected constructor(
     protected readonly api: KubeApi,
     name: string,
-    primary: ResourceType,
+    /** The kind this controller reconciles; its objects are the queue's keys. */
+    protected readonly primary: ResourceType,
   ) {
     // Syncs run from the queue (a later tick), so subclass fields set after super() are ready by then.
     this.queue = new WorkQueue(name, (key) => this.sync(key));
