@@ -4,6 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
+import { fieldPath } from '../../operator/src/validation/issue.ts';
 import { StructuralRules, type Segments } from '../../operator/src/validation/structural-rules.ts';
 
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -16,13 +17,6 @@ export interface FieldError {
 }
 
 const ROOT_KEEP = new Set(['apiVersion', 'kind', 'metadata']);
-
-/** `['spec', 'a', 0]` → `spec.a[0]`, the way API server messages name fields. */
-export function fieldName(segments: Segments): string {
-  let out = '';
-  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out === '' ? s : `.${s}`;
-  return out;
-}
 
 function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -80,7 +74,7 @@ export class CrdSchema {
         else if (additional && typeof additional === 'object') walk(additional, record[key], [...path, key], false);
         else if (additional === true || schema['x-kubernetes-preserve-unknown-fields'] === true) continue;
         else {
-          unknown.push(fieldName([...path, key]));
+          unknown.push(fieldPath([...path, key]));
           delete record[key];
         }
       }
@@ -116,14 +110,14 @@ export class CrdSchema {
     const findings = CrdSchema.rules.check(this.schema, object, { ...(old ? { old } : {}) });
     for (const f of findings) {
       if (f.kind === 'duplicate') {
-        errors.push({ field: fieldName(f.path), reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(f.value)}` });
+        errors.push({ field: fieldPath(f.path), reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(f.value)}` });
       } else if (f.kind === 'rule') {
         const at = f.rule.fieldPath ? [...f.path, ...f.rule.fieldPath.replace(/^\./, '').split('.')] : f.path;
         const reason = f.rule.reason ?? 'FieldValueInvalid';
         const text = f.rule.message ?? `failed rule: ${f.rule.rule}`;
-        errors.push({ field: fieldName(at), reason, message: reason === 'FieldValueInvalid' ? `Invalid value: "object": ${text}` : `${reasonWord(reason)}: ${text}` });
-      } else if (!errors.some((e) => e.field.startsWith(fieldName(f.path)))) {
-        errors.push({ field: fieldName(f.path), reason: 'InternalError', message: `Internal error: error evaluating rule "${f.rule.rule}": ${f.error}` });
+        errors.push({ field: fieldPath(at), reason, message: reason === 'FieldValueInvalid' ? `Invalid value: "object": ${text}` : `${reasonWord(reason)}: ${text}` });
+      } else if (!errors.some((e) => e.field.startsWith(fieldPath(f.path)))) {
+        errors.push({ field: fieldPath(f.path), reason: 'InternalError', message: `Internal error: error evaluating rule "${f.rule.rule}": ${f.error}` });
       }
     }
     return errors;
@@ -139,10 +133,10 @@ function ajvError(e: ErrorObject, root: unknown): FieldError {
   let value: unknown = root;
   for (const s of segments) value = (value as Record<string | number, unknown> | undefined)?.[s];
   const p = e.params as Record<string, any>;
-  const field = fieldName(segments);
+  const field = fieldPath(segments);
   switch (e.keyword) {
     case 'required':
-      return { field: fieldName([...segments, p.missingProperty]), reason: 'FieldValueRequired', message: 'Required value' };
+      return { field: fieldPath([...segments, p.missingProperty]), reason: 'FieldValueRequired', message: 'Required value' };
     case 'enum':
       return { field, reason: 'FieldValueNotSupported', message: `Unsupported value: ${quote(value)}: supported values: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'type':

@@ -1,10 +1,11 @@
 /** ObjectMeta rules the API server enforces on every kind. */
 import { randomUUID } from 'node:crypto';
+import { PATTERNS } from '../../operator/src/api/patterns.ts';
 import { badRequest, invalid, type ResourceName } from './errors.ts';
 import type { KubeObject } from './store.ts';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = new RegExp(PATTERNS.dnsSubdomain.regex);
+const DNS_LABEL = new RegExp(PATTERNS.dnsLabel.regex);
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const GENERATED_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
