@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/until.ts';
 import { parse } from 'yaml';
 import { Informer, type InformerEvent } from '../../operator/src/runtime/informer.ts';
 import { startEmulator, type RunningEmulator } from '../kube-api/emulator.ts';
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const target = (name: string) => ({
   apiVersion: 'shipway.dev/v1alpha1',

@@ -1,15 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../support/until.ts';
 import { LeaderElector } from '../../operator/src/runtime/leader-election.ts';
 import { startEmulator, type RunningEmulator } from '../kube-api/emulator.ts';
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('LeaderElector', () => {
   let emulator: RunningEmulator;

@@ -1,16 +1,10 @@
+import { until } from '../support/until.ts';
 import { describe, expect, it } from 'vitest';
 import { TerminalError, TransientError, WaitingError } from '../../operator/src/runtime/errors.ts';
 import { WorkQueue } from '../../operator/src/runtime/work-queue.ts';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await tick(5);
-  }
-}
 
 describe('WorkQueue', () => {
   it('processes a key added many times once', async () => {
@@ -39,7 +33,7 @@ describe('WorkQueue', () => {
     await tick(5);
     q.add('a');
     q.add('a');
-    await until(() => runs === 2 && active === 0);
+    await until(() => runs === 2 && active === 0, 2000);
     await q.idle();
     expect(maxActive).toBe(1);
     expect(runs).toBe(2);
@@ -72,7 +66,7 @@ describe('WorkQueue', () => {
       { baseDelayMs: 20, jitter: 0 },
     );
     q.add('a');
-    await until(() => times.length === 3);
+    await until(() => times.length === 3, 2000);
     await tick(100);
     expect(times).toHaveLength(3);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]!);
@@ -111,7 +105,7 @@ describe('WorkQueue', () => {
       { onError: (_k, e) => errors.push(e) },
     );
     q.add('a');
-    await until(() => times.length === 2);
+    await until(() => times.length === 2, 2000);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(55);
     expect(errors).toEqual([]);
     q.stop();
@@ -125,7 +119,7 @@ describe('WorkQueue.addAfter', () => {
     const q = new WorkQueue(async () => void times.push(Date.now() - start));
     q.addAfter('a', 30);
     q.addAfter('a', 500);
-    await until(() => times.length === 1);
+    await until(() => times.length === 1, 2000);
     expect(times[0]).toBeLessThan(400);
     q.stop();
   });
