@@ -11,7 +11,11 @@ export const RELEASE_PHASES = [
   'Succeeded', 'Failed', 'Cancelled', 'RolledBack',
 ] as const;
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
-export const TARGET_RUN_PHASES = ['Pending', 'Running', 'Verifying', 'Succeeded', 'Failed', 'Skipped', 'RolledBack', 'Cancelled'] as const;
+export const TARGET_RUN_PHASES = ['Pending', 'Running', 'Verifying', 'Succeeded', 'Failed', 'Skipped', 'RollingBack', 'RolledBack', 'Cancelled'] as const;
+export type TargetRunPhase = (typeof TARGET_RUN_PHASES)[number];
+/** Where an environment is inside its current rollout step. */
+export const STEP_STATES = ['Delay', 'Approval', 'Run', 'Verify', 'Promote', 'RollingBack'] as const;
+export type StepState = (typeof STEP_STATES)[number];
 export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 const HH_MM = PATTERNS.timeOfDay.regex;
 
@@ -134,12 +138,13 @@ const StageResult = Obj({
   finishedAt: Timestamp(),
 });
 
-const TargetRun = Obj({
+export const TargetRun = Obj({
   name: Type.String({ maxLength: 253 }),
   phase: StringEnum(TARGET_RUN_PHASES),
   version: Type.Optional(Type.String({ maxLength: 256 })),
   previousVersion: Type.Optional(Type.String({ maxLength: 256 })),
   batch: Type.Optional(Type.Integer({ minimum: 0 })),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, description: 'Raised by retry; history rows of each attempt are kept.' })),
   currentStep: Type.Optional(Type.String({ maxLength: 256 })),
   stages: Type.Optional(Type.Array(StageResult, { maxItems: 30 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -147,11 +152,15 @@ const TargetRun = Obj({
   finishedAt: Timestamp(),
 });
 
-const EnvironmentRun = Obj({
+export const EnvironmentRun = Obj({
   name: Type.String({ maxLength: 63 }),
   phase: StringEnum(RELEASE_PHASES),
   currentStep: Type.Optional(Type.String({ maxLength: 256 })),
   waitingFor: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the environment waits (window, approval, promotion).' })),
+  step: Type.Optional(Type.Integer({ minimum: 0, description: 'Index of the rollout step in progress.' })),
+  stepState: Type.Optional(StringEnum(STEP_STATES)),
+  stepSince: Timestamp(),
+  rollbackReason: Type.Optional(Type.String({ maxLength: 4096 })),
   targets: Type.Optional(Type.Array(TargetRun, { maxItems: 500 })),
   startedAt: Timestamp(),
   finishedAt: Timestamp(),
@@ -183,7 +192,14 @@ const LastAction = Obj({
   result: StringEnum(['Applied', 'Rejected']),
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   at: Type.String({ format: 'date-time' }),
+  acknowledged: Type.Optional(Type.Boolean({ description: 'The action annotation has been removed.' })),
 });
+export type LastAction = Static<typeof LastAction>;
+
+export type TargetRun = Static<typeof TargetRun>;
+export type EnvironmentRun = Static<typeof EnvironmentRun>;
+export type StageResult = Static<typeof StageResult>;
+export type Analytics = Static<typeof Analytics>;
 
 export const ReleaseStatus = Obj({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -197,6 +213,7 @@ export const ReleaseStatus = Obj({
   environments: Type.Optional(Type.Array(EnvironmentRun, { maxItems: 10 })),
   analytics: Type.Optional(Analytics),
   lastAction: Type.Optional(LastAction),
+  pausedByAction: Type.Optional(Type.Boolean({ description: 'Paused by a pause action (spec.paused is the user\'s own switch).' })),
   conditions: Type.Optional(Conditions),
 });
 export type ReleaseStatus = Static<typeof ReleaseStatus>;

@@ -1,0 +1,670 @@
+/**
+ * The release state machine (SPEC "Release flow"), pure: from the Release's current status, what the
+ * controller observed (targets per environment, what the target runner reports, approval decisions) and
+ * at most one pending action, it computes the next status and the effects to carry out. Effects are
+ * "ensure" requests — the runner deduplicates them by key — so the machine can be run again on the same
+ * input, after a crash or on every event, without doing anything twice.
+ */
+import type { Environment, EnvironmentRun, ReleaseSpec, ReleaseStatus, StepState, TargetRun, TargetRunPhase } from '../api/release.ts';
+import { planRollout, PlanError, type PlanTarget, type RolloutPlan, type RolloutStep } from './rollout-plan.ts';
+
+export const ACTIONS = ['start', 'promote', 'approve', 'reject', 'pause', 'resume', 'cancel', 'retry', 'rollback'] as const;
+export type ActionName = (typeof ACTIONS)[number];
+
+export interface ReleaseAction {
+  action: ActionName;
+  target?: string;
+  actor?: string;
+  comment?: string;
+}
+
+/** What the target runner knows about one target of one environment (keyed `env/target`). */
+export interface TargetWork {
+  deploy?: {
+    attempt: number;
+    state: 'running' | 'succeeded' | 'failed';
+    error?: string;
+    /** A stage with `onError: rollback` failed. */
+    wantsRollback?: boolean;
+    currentStep?: string;
+    version?: string;
+    previousVersion?: string;
+    stages?: TargetRun['stages'];
+    startedAt?: string;
+    finishedAt?: string;
+  };
+  verify?: { attempt: number; state: 'running' | 'succeeded' | 'failed'; error?: string };
+  rollback?: { round: number; state: 'running' | 'succeeded' | 'failed'; error?: string };
+}
+
+export type ApprovalDecision = 'approved' | 'rejected' | 'pending' | 'expired';
+
+export interface EnvironmentInput {
+  name: string;
+  targets: PlanTarget[];
+  /** Why the targets could not be resolved (no match, unknown names). */
+  error?: string;
+}
+
+export interface MachineInput {
+  now: Date;
+  spec: ReleaseSpec;
+  status: ReleaseStatus;
+  /** Problems that stop the release from starting (unknown pipeline, invalid spec); shown as a condition. */
+  problems: string[];
+  environments: EnvironmentInput[];
+  work: ReadonlyMap<string, TargetWork>;
+  approvals: ReadonlyMap<string, ApprovalDecision>;
+  action?: ReleaseAction;
+}
+
+export type Effect =
+  | { kind: 'deploy'; environment: string; target: string; attempt: number; stepIndex: number }
+  | { kind: 'verify'; environment: string; target: string; attempt: number }
+  | { kind: 'rollback'; environment: string; target: string; round: number; toVersion?: string; reason: string }
+  | { kind: 'requestApproval'; key: string; environment: string; step?: number; approvers: string[]; groups: string[]; expiresAt?: string }
+  | { kind: 'decideApproval'; key: string; environment: string; step?: number; approved: boolean; actor?: string; comment?: string }
+  | { kind: 'cancelRunning' }
+  | { kind: 'event'; type: 'Normal' | 'Warning'; reason: string; message: string };
+
+export interface ActionResult {
+  result: 'Applied' | 'Rejected';
+  message: string;
+}
+
+export interface MachineOutput {
+  status: ReleaseStatus;
+  effects: Effect[];
+  /** Look again after this long (a delay, a verify window, a schedule); undefined = only on events. */
+  requeueAfterMs?: number;
+  actionResult?: ActionResult;
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'RolledBack']);
+export const isTerminal = (phase: string | undefined) => phase !== undefined && TERMINAL.has(phase);
+const ACTIVE_ENV = new Set(['Waiting', 'Approving', 'Deploying', 'Verifying']);
+const DONE_TARGET = new Set<TargetRunPhase>(['Succeeded', 'Skipped']);
+const UPDATED_TARGET = new Set<TargetRunPhase>(['Running', 'Verifying', 'Succeeded', 'Failed']);
+
+export const workKey = (environment: string, target: string) => `${environment}/${target}`;
+export const environmentApprovalKey = (environment: string) => `env/${environment}`;
+export const stepApprovalKey = (environment: string, step: number) => `step/${environment}/${step}`;
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+const ms = (a: string | undefined) => (a ? Date.parse(a) : NaN);
+
+class Pass {
+  readonly effects: Effect[] = [];
+  requeueAfterMs?: number;
+  actionResult?: ActionResult;
+  /** Decisions known so far, including one an approve/reject action makes in this pass. */
+  readonly approvals: Map<string, ApprovalDecision>;
+  constructor(
+    readonly input: MachineInput,
+    readonly status: ReleaseStatus,
+  ) {
+    this.approvals = new Map(input.approvals);
+  }
+
+  get now() {
+    return this.input.now;
+  }
+
+  requeue(afterMs: number) {
+    const at = Math.max(0, Math.ceil(afterMs));
+    this.requeueAfterMs = this.requeueAfterMs === undefined ? at : Math.min(this.requeueAfterMs, at);
+  }
+
+  private readonly seen = new Set<string>();
+
+  /** The drive loop may visit a step twice in one pass; each effect is asked for once. */
+  add(effect: Effect) {
+    const key = JSON.stringify(effect);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.effects.push(effect);
+  }
+
+  event(type: 'Normal' | 'Warning', reason: string, message: string) {
+    this.add({ kind: 'event', type, reason, message });
+  }
+}
+
+/** One step of the machine. The input is not modified. */
+export function advance(input: MachineInput): MachineOutput {
+  const status: ReleaseStatus = structuredClone(input.status ?? {});
+  const pass = new Pass(input, status);
+  initialise(pass);
+  if (input.action) applyAction(pass, input.action);
+  syncTargets(pass);
+  if (!isTerminal(status.phase)) drive(pass);
+  else finishRollbacks(pass);
+  requestRollbacks(pass);
+  summarise(pass);
+  return { status, effects: pass.effects, requeueAfterMs: pass.requeueAfterMs, actionResult: pass.actionResult };
+}
+
+function initialise(pass: Pass) {
+  const { status, input } = pass;
+  status.phase ??= 'Pending';
+  status.version ??= input.spec.version;
+  const known = new Map((status.environments ?? []).map((e) => [e.name, e]));
+  status.environments = input.spec.environments.map((env) => known.get(env.name) ?? { name: env.name, phase: 'Pending' });
+}
+
+function envSpec(pass: Pass, name: string): Environment {
+  return pass.input.spec.environments.find((e) => e.name === name)!;
+}
+
+function envInput(pass: Pass, name: string): EnvironmentInput | undefined {
+  return pass.input.environments.find((e) => e.name === name);
+}
+
+function currentEnv(pass: Pass): EnvironmentRun | undefined {
+  return pass.status.environments!.find((e) => e.phase !== 'Succeeded');
+}
+
+function planFor(pass: Pass, env: EnvironmentRun): RolloutPlan | string {
+  const inp = envInput(pass, env.name);
+  if (!inp) return `environment "${env.name}" was not resolved`;
+  if (inp.error) return inp.error;
+  try {
+    return planRollout(envSpec(pass, env.name).strategy, inp.targets);
+  } catch (error) {
+    if (error instanceof PlanError) return `environment "${env.name}": ${error.message}`;
+    throw error;
+  }
+}
+
+function targetRun(env: EnvironmentRun, name: string): TargetRun | undefined {
+  return env.targets?.find((t) => t.name === name);
+}
+
+function ensureTargetRun(env: EnvironmentRun, name: string, stepIndex: number): TargetRun {
+  let run = targetRun(env, name);
+  if (!run) {
+    run = { name, phase: 'Pending', batch: stepIndex, attempt: 1 };
+    env.targets = [...(env.targets ?? []), run];
+  }
+  return run;
+}
+
+function setStep(pass: Pass, env: EnvironmentRun, step: number, state: StepState) {
+  env.step = step;
+  env.stepState = state;
+  env.stepSince = iso(pass.now);
+  delete env.waitingFor;
+}
+
+function finishRelease(pass: Pass, phase: 'Succeeded' | 'Failed' | 'Cancelled' | 'RolledBack', message: string) {
+  const { status } = pass;
+  if (status.phase === phase) return;
+  status.phase = phase;
+  status.message = message;
+  status.finishedAt = iso(pass.now);
+  pass.event(phase === 'Succeeded' ? 'Normal' : 'Warning', phase, message);
+}
+
+// ---------------------------------------------------------------------------------------------- actions
+
+function reject(pass: Pass, message: string) {
+  pass.actionResult = { result: 'Rejected', message };
+}
+
+function applied(pass: Pass, message: string) {
+  pass.actionResult = { result: 'Applied', message };
+  pass.event('Normal', 'ActionApplied', message);
+}
+
+function applyAction(pass: Pass, action: ReleaseAction) {
+  const { status } = pass;
+  const who = action.actor ? ` by ${action.actor}` : '';
+  const env = currentEnv(pass);
+  switch (action.action) {
+    case 'pause':
+      if (isTerminal(status.phase)) return reject(pass, `the release is ${status.phase}`);
+      if (status.pausedByAction) return reject(pass, 'the release is already paused');
+      status.pausedByAction = true;
+      return applied(pass, `paused${who}`);
+    case 'resume':
+      if (!status.pausedByAction) return reject(pass, pass.input.spec.paused ? 'the release is paused by spec.paused; set it to false' : 'the release is not paused');
+      status.pausedByAction = false;
+      return applied(pass, `resumed${who}`);
+    case 'cancel':
+      if (isTerminal(status.phase)) return reject(pass, `the release is already ${status.phase}`);
+      pass.add({ kind: 'cancelRunning' });
+      for (const e of status.environments ?? []) {
+        for (const t of e.targets ?? []) if (!DONE_TARGET.has(t.phase) && t.phase !== 'RolledBack') t.phase = 'Cancelled';
+        if (!isTerminal(e.phase)) e.phase = e.phase === 'Pending' ? 'Pending' : 'Cancelled';
+      }
+      finishRelease(pass, 'Cancelled', `cancelled${who}${action.comment ? `: ${action.comment}` : ''}`);
+      return applied(pass, `cancelled${who}`);
+    case 'start':
+    case 'promote': {
+      if (isTerminal(status.phase)) return reject(pass, `the release is ${status.phase}`);
+      if (!env) return reject(pass, 'no environment is left to start');
+      if (env.phase === 'Pending' || env.phase === 'Waiting') {
+        env.phase = 'Waiting';
+        env.stepState = 'Delay';
+        env.step = -1; // marks "released from Waiting"; the drive loop moves on to approval and the first step
+        return applied(pass, `${action.action}${who}: environment ${env.name} started`);
+      }
+      if (action.action === 'promote' && env.stepState === 'Promote') {
+        setStep(pass, env, (env.step ?? 0) + 1, 'Delay');
+        return applied(pass, `promoted${who}: environment ${env.name} goes on to step ${(env.step ?? 0) + 1}`);
+      }
+      return reject(pass, `environment ${env.name} is ${env.phase}${env.stepState ? ` (${env.stepState})` : ''}; ${action.action} applies to a waiting environment${action.action === 'promote' ? ' or a canary waiting for promotion' : ''}`);
+    }
+    case 'approve':
+    case 'reject': {
+      if (!env || env.phase !== 'Approving') return reject(pass, `nothing waits for approval${env ? ` (environment ${env.name} is ${env.phase})` : ''}`);
+      const stepGate = env.stepState === 'Approval' && (env.step ?? -1) >= 0;
+      const approvers = stepGate ? [] : (envSpec(pass, env.name).approval?.approvers ?? []);
+      if (approvers.length > 0 && (!action.actor || !approvers.includes(action.actor))) {
+        return reject(pass, `${action.actor ?? 'an anonymous actor'} is not among the approvers of environment ${env.name}`);
+      }
+      const key = stepGate ? stepApprovalKey(env.name, env.step!) : environmentApprovalKey(env.name);
+      pass.add({ kind: 'decideApproval', key, environment: env.name, ...(stepGate ? { step: env.step } : {}), approved: action.action === 'approve', actor: action.actor, comment: action.comment });
+      // The controller records the decision; this pass acts on it already.
+      pass.approvals.set(key, action.action === 'approve' ? 'approved' : 'rejected');
+      return applied(pass, `${action.action === 'approve' ? 'approved' : 'rejected'}${who}: ${stepGate ? `step ${env.step! + 1} of ` : ''}environment ${env.name}`);
+    }
+    case 'retry': {
+      if (status.phase !== 'Failed' && !action.target) return reject(pass, `retry applies to a Failed release (it is ${status.phase})`);
+      const failedEnv = status.environments!.find((e) => e.phase === 'Failed' || (e.targets ?? []).some((t) => t.phase === 'Failed'));
+      if (!failedEnv) return reject(pass, 'no failed target to retry');
+      const targets = (failedEnv.targets ?? []).filter((t) => t.phase === 'Failed' && (!action.target || t.name === action.target));
+      if (targets.length === 0) return reject(pass, action.target ? `target ${action.target} has not failed` : 'no failed target to retry');
+      for (const t of targets) {
+        t.attempt = (t.attempt ?? 1) + 1;
+        t.phase = 'Pending';
+        delete t.error;
+        delete t.finishedAt;
+      }
+      failedEnv.phase = 'Deploying';
+      failedEnv.stepState = 'Run';
+      failedEnv.stepSince = iso(pass.now);
+      if (status.phase === 'Failed') {
+        status.phase = 'Deploying';
+        delete status.finishedAt;
+        status.message = `retrying ${targets.map((t) => t.name).join(', ')}`;
+      }
+      return applied(pass, `retry${who}: ${targets.map((t) => `${t.name} (attempt ${t.attempt})`).join(', ')}`);
+    }
+    case 'rollback': {
+      if (status.phase === 'Cancelled' && !action.target) return reject(pass, 'the release was cancelled');
+      const chosen: { env: EnvironmentRun; run: TargetRun }[] = [];
+      for (const e of status.environments ?? []) {
+        for (const t of e.targets ?? []) {
+          if (action.target ? t.name === action.target : UPDATED_TARGET.has(t.phase)) chosen.push({ env: e, run: t });
+        }
+      }
+      if (chosen.length === 0) return reject(pass, action.target ? `target ${action.target} has not been deployed by this release` : 'no target has been deployed yet');
+      const reason = `rollback requested${who}${action.comment ? `: ${action.comment}` : ''}`;
+      for (const { run } of chosen) {
+        if (run.phase === 'RolledBack' || run.phase === 'RollingBack') continue;
+        run.phase = 'RollingBack';
+        run.error = reason;
+      }
+      if (!action.target) {
+        pass.add({ kind: 'cancelRunning' });
+        for (const e of status.environments ?? []) if ((e.targets ?? []).some((t) => t.phase === 'RollingBack')) e.rollbackReason = reason;
+        status.message = reason;
+      }
+      return applied(pass, `${reason} for ${chosen.map((c) => c.run.name).join(', ')}`);
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------- targets
+
+/** Copies what the runner reports into the target runs; starts rollbacks requested by a target's failure. */
+function syncTargets(pass: Pass) {
+  for (const env of pass.status.environments ?? []) {
+    for (const run of env.targets ?? []) {
+      const work = pass.input.work.get(workKey(env.name, run.name));
+      const attempt = run.attempt ?? 1;
+      if (run.phase === 'RollingBack') {
+        const round = attempt;
+        const rb = work?.rollback;
+        if (rb && rb.round === round && rb.state === 'succeeded') {
+          run.phase = 'RolledBack';
+          run.finishedAt = iso(pass.now);
+          pass.event('Normal', 'TargetRolledBack', `${run.name} in ${env.name} rolled back to ${run.previousVersion ?? 'its previous revision'}`);
+        } else if (rb && rb.round === round && rb.state === 'failed') {
+          run.phase = 'Failed';
+          run.error = `rollback failed: ${rb.error ?? 'unknown error'}`;
+          run.finishedAt = iso(pass.now);
+          pass.event('Warning', 'RollbackFailed', `${run.name} in ${env.name}: ${rb.error ?? ''}`);
+        }
+        continue;
+      }
+      const d = work?.deploy;
+      if (!d || d.attempt !== attempt) continue;
+      if (d.currentStep !== undefined) run.currentStep = d.currentStep;
+      if (d.stages) run.stages = d.stages;
+      if (d.version) run.version = d.version;
+      if (d.previousVersion) run.previousVersion = d.previousVersion;
+      if (d.startedAt) run.startedAt ??= d.startedAt;
+      if (run.phase === 'Pending' || run.phase === 'Running') {
+        if (d.state === 'running') run.phase = 'Running';
+        else if (d.state === 'succeeded') {
+          run.phase = 'Succeeded';
+          run.finishedAt = d.finishedAt ?? iso(pass.now);
+        } else {
+          run.phase = 'Failed';
+          run.error = d.error ?? 'failed';
+          run.finishedAt = d.finishedAt ?? iso(pass.now);
+          pass.event('Warning', 'TargetFailed', `${run.name} in ${env.name}: ${run.error}`);
+        }
+      }
+    }
+  }
+}
+
+/** Every target still rolling back is asked for again (the runner deduplicates by round). */
+function requestRollbacks(pass: Pass) {
+  for (const env of pass.status.environments ?? []) {
+    for (const run of env.targets ?? []) {
+      if (run.phase !== 'RollingBack') continue;
+      pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(run.previousVersion ? { toVersion: run.previousVersion } : {}), reason: run.error ?? 'rollback' });
+    }
+  }
+}
+
+function rollbackWanted(pass: Pass, env: EnvironmentRun, failed: TargetRun[]): boolean {
+  const spec = envSpec(pass, env.name);
+  if (pass.input.spec.rollback?.auto) return true;
+  if (spec.strategy?.type === 'canary' && (spec.strategy.canary?.autoRollback ?? true)) return true;
+  return failed.some((t) => pass.input.work.get(workKey(env.name, t.name))?.deploy?.wantsRollback);
+}
+
+/** Starts rolling back after a failure: every updated target of the environment, or only the failed ones. */
+function startAutoRollback(pass: Pass, env: EnvironmentRun, failed: TargetRun[]) {
+  const single = pass.input.spec.rollback?.granularity === 'single';
+  const reason = `${failed.map((t) => `${t.name}: ${t.error ?? 'failed'}`).join('; ')}`;
+  const chosen = single ? failed : (env.targets ?? []).filter((t) => UPDATED_TARGET.has(t.phase));
+  for (const t of chosen) {
+    if (t.phase !== 'Failed') t.error = `rolled back because ${reason}`;
+    t.phase = 'RollingBack';
+  }
+  env.rollbackReason = reason;
+  setStep(pass, env, env.step ?? 0, 'RollingBack');
+  pass.status.message = `rolling back: ${reason}`;
+  pass.event('Warning', 'RollingBack', `environment ${env.name}: ${reason}`);
+  pass.add({ kind: 'cancelRunning' });
+}
+
+/** A manual or automatic rollback in progress ends the release as RolledBack once nothing is left rolling back. */
+function finishRollbacks(pass: Pass) {
+  for (const env of pass.status.environments ?? []) {
+    const rolling = (env.targets ?? []).filter((t) => t.phase === 'RollingBack');
+    if (rolling.length > 0 || !env.rollbackReason) continue;
+    const failed = (env.targets ?? []).filter((t) => t.phase === 'Failed');
+    env.phase = failed.length > 0 && failed.some((t) => t.error?.startsWith('rollback failed')) ? 'Failed' : 'RolledBack';
+    env.finishedAt ??= iso(pass.now);
+    const reason = env.rollbackReason;
+    delete env.rollbackReason;
+    if (env.phase === 'Failed') finishRelease(pass, 'Failed', `rollback failed in ${env.name}: ${failed.map((t) => t.error).join('; ')}`);
+    else if (pass.status.phase !== 'Cancelled') {
+      pass.status.phase = 'Deploying'; // so finishRelease records the transition
+      finishRelease(pass, 'RolledBack', `rolled back: ${reason}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- drive
+
+function drive(pass: Pass) {
+  const { status, input } = pass;
+  if (input.problems.length > 0) {
+    status.message = input.problems.join('; ');
+    return;
+  }
+  if (status.environments!.some((e) => (e.targets ?? []).some((t) => t.phase === 'RollingBack'))) {
+    finishRollbacks(pass);
+    return;
+  }
+  finishRollbacks(pass);
+  if (isTerminal(status.phase)) return;
+
+  const at = input.spec.schedule?.at;
+  if (at && !status.startedAt && ms(at) > pass.now.getTime()) {
+    status.phase = 'Scheduled';
+    status.message = `scheduled for ${at}`;
+    pass.requeue(ms(at) - pass.now.getTime());
+    return;
+  }
+  status.startedAt ??= iso(pass.now);
+
+  const paused = input.spec.paused || status.pausedByAction;
+  for (let guard = 0; guard < 100; guard++) {
+    const env = currentEnv(pass);
+    if (!env) {
+      finishRelease(pass, 'Succeeded', `all ${status.environments!.length} environment(s) succeeded`);
+      delete status.currentEnvironment;
+      return;
+    }
+    status.currentEnvironment = env.name;
+    if (paused) {
+      status.phase = 'Paused';
+      status.message = input.spec.paused ? 'paused by spec.paused' : 'paused by a pause action';
+      return;
+    }
+    const before = JSON.stringify(env);
+    driveEnvironment(pass, env);
+    if (ACTIVE_ENV.has(env.phase)) status.phase = env.phase;
+    if (env.phase === 'Failed') {
+      finishRelease(pass, 'Failed', env.waitingFor ?? `environment ${env.name} failed`);
+      return;
+    }
+    if (env.phase !== 'Succeeded' && JSON.stringify(env) === before) return;
+    if (env.phase !== 'Succeeded' && (env.stepState === 'RollingBack' || (env.targets ?? []).some((t) => t.phase === 'RollingBack'))) return;
+  }
+}
+
+function previousSucceeded(pass: Pass, env: EnvironmentRun): boolean {
+  const list = pass.status.environments!;
+  const i = list.indexOf(env);
+  return i === 0 || list[i - 1]!.phase === 'Succeeded';
+}
+
+function driveEnvironment(pass: Pass, env: EnvironmentRun) {
+  const spec = envSpec(pass, env.name);
+  if (env.phase === 'Pending') {
+    env.phase = 'Waiting';
+    env.startedAt ??= iso(pass.now);
+    pass.event('Normal', 'EnvironmentWaiting', `environment ${env.name} is waiting to start`);
+  }
+  if (env.phase === 'Waiting') {
+    const released = env.step === -1 || (spec.promotion === 'auto' && previousSucceeded(pass, env));
+    if (!released) {
+      env.waitingFor = pass.status.environments!.indexOf(env) === 0 ? 'a start action (promotion: manual)' : 'a promote action (promotion: manual)';
+      pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
+      return;
+    }
+    delete env.waitingFor;
+    if (spec.approval?.required) {
+      env.phase = 'Approving';
+      env.stepState = 'Approval';
+      env.step = -1;
+    } else {
+      beginDeploying(pass, env);
+    }
+  }
+  if (env.phase === 'Approving' && env.step === -1) {
+    const key = environmentApprovalKey(env.name);
+    const decision = pass.approvals.get(key) ?? 'pending';
+    if (decision === 'pending') {
+      const expiry = spec.approval?.expirySeconds;
+      pass.add({
+        kind: 'requestApproval', key, environment: env.name, approvers: spec.approval?.approvers ?? [], groups: spec.approval?.groups ?? [],
+        ...(expiry ? { expiresAt: iso(new Date(pass.now.getTime() + expiry * 1000)) } : {}),
+      });
+      env.waitingFor = `approval by ${[...(spec.approval?.approvers ?? []), ...(spec.approval?.groups ?? []).map((g) => `group ${g}`)].join(', ') || 'an approver'}`;
+      pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
+      return;
+    }
+    if (decision !== 'approved') {
+      env.phase = 'Failed';
+      env.waitingFor = `approval of environment ${env.name} was ${decision}`;
+      env.finishedAt = iso(pass.now);
+      return;
+    }
+    delete env.waitingFor;
+    beginDeploying(pass, env);
+  }
+  if (env.phase === 'Deploying' || env.phase === 'Verifying' || env.phase === 'Approving') runSteps(pass, env);
+}
+
+function beginDeploying(pass: Pass, env: EnvironmentRun) {
+  env.phase = 'Deploying';
+  setStep(pass, env, 0, 'Delay');
+  pass.event('Normal', 'EnvironmentDeploying', `environment ${env.name} is deploying`);
+}
+
+function runSteps(pass: Pass, env: EnvironmentRun) {
+  const plan = planFor(pass, env);
+  if (typeof plan === 'string') {
+    env.phase = 'Failed';
+    env.waitingFor = plan;
+    env.finishedAt = iso(pass.now);
+    return;
+  }
+  for (let guard = 0; guard < 1000; guard++) {
+    const index = env.step ?? 0;
+    const step = plan.steps[index];
+    if (!step) {
+      env.phase = 'Succeeded';
+      env.finishedAt = iso(pass.now);
+      delete env.stepState;
+      delete env.waitingFor;
+      pass.event('Normal', 'EnvironmentSucceeded', `environment ${env.name} succeeded`);
+      return;
+    }
+    if (!runStep(pass, env, plan, step, index)) return;
+  }
+}
+
+/** Drives one step; true when it is finished and the next one may start in the same pass. */
+function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: RolloutStep, index: number): boolean {
+  const since = ms(env.stepSince) || pass.now.getTime();
+  switch (env.stepState ?? 'Delay') {
+    case 'Delay': {
+      const left = since + step.delaySeconds * 1000 - pass.now.getTime();
+      if (left > 0) {
+        env.phase = 'Deploying';
+        env.waitingFor = `batch interval: step ${index + 1} starts in ${Math.ceil(left / 1000)}s`;
+        pass.requeue(left);
+        return false;
+      }
+      setStep(pass, env, index, step.approvalRequired ? 'Approval' : 'Run');
+      return true;
+    }
+    case 'Approval': {
+      const key = stepApprovalKey(env.name, index);
+      const decision = pass.approvals.get(key) ?? 'pending';
+      if (decision === 'pending') {
+        env.phase = 'Approving';
+        env.waitingFor = `approval of step ${index + 1} (${step.id}: ${step.targets.join(', ')})`;
+        pass.add({ kind: 'requestApproval', key, environment: env.name, step: index, approvers: envSpec(pass, env.name).approval?.approvers ?? [], groups: envSpec(pass, env.name).approval?.groups ?? [] });
+        pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
+        return false;
+      }
+      if (decision !== 'approved') {
+        env.phase = 'Failed';
+        env.waitingFor = `approval of step ${index + 1} of environment ${env.name} was ${decision}`;
+        env.finishedAt = iso(pass.now);
+        return false;
+      }
+      setStep(pass, env, index, 'Run');
+      return true;
+    }
+    case 'Run': {
+      env.phase = 'Deploying';
+      env.currentStep = `${step.id} (${index + 1}/${plan.steps.length})`;
+      const runs = step.targets.map((name) => ensureTargetRun(env, name, index));
+      const failed = runs.filter((r) => r.phase === 'Failed');
+      const active = runs.filter((r) => r.phase === 'Pending' || r.phase === 'Running');
+      for (const r of active) pass.add({ kind: 'deploy', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index });
+      if (failed.length > 0) {
+        if (active.length > 0) return false; // let the rest of the batch finish before deciding
+        if (rollbackWanted(pass, env, failed)) startAutoRollback(pass, env, failed);
+        else {
+          env.phase = 'Failed';
+          env.waitingFor = `${failed.map((t) => `${t.name}: ${t.error}`).join('; ')}`;
+          env.finishedAt = iso(pass.now);
+        }
+        return false;
+      }
+      if (active.length > 0) {
+        pass.status.message = `environment ${env.name}: ${env.currentStep} deploying ${active.map((r) => r.name).join(', ')}`;
+        return false;
+      }
+      setStep(pass, env, index, step.verifySeconds > 0 ? 'Verify' : 'Promote');
+      return true;
+    }
+    case 'Verify': {
+      env.phase = 'Verifying';
+      const left = since + step.verifySeconds * 1000 - pass.now.getTime();
+      const runs = step.targets.map((name) => targetRun(env, name)!).filter(Boolean);
+      if (left > 0) {
+        for (const r of runs) r.phase = r.phase === 'Succeeded' ? 'Verifying' : r.phase;
+        env.waitingFor = `verify window: ${Math.ceil(left / 1000)}s left for ${step.targets.join(', ')}`;
+        pass.status.message = `environment ${env.name}: ${env.waitingFor}`;
+        pass.requeue(left);
+        return false;
+      }
+      const results = runs.map((r) => ({ r, v: pass.input.work.get(workKey(env.name, r.name))?.verify }));
+      const pending = results.filter(({ r, v }) => !v || v.attempt !== (r.attempt ?? 1) || v.state === 'running');
+      for (const { r } of pending) pass.add({ kind: 'verify', environment: env.name, target: r.name, attempt: r.attempt ?? 1 });
+      if (pending.length > 0) {
+        env.waitingFor = `verifying ${pending.map(({ r }) => r.name).join(', ')}`;
+        return false;
+      }
+      const unhealthy = results.filter(({ v }) => v!.state === 'failed');
+      for (const { r } of results) if (r.phase === 'Verifying') r.phase = 'Succeeded';
+      if (unhealthy.length > 0) {
+        for (const { r, v } of unhealthy) {
+          r.phase = 'Failed';
+          r.error = `verification failed: ${v!.error ?? 'unhealthy'}`;
+        }
+        const failed = unhealthy.map(({ r }) => r);
+        if (plan.autoRollback || rollbackWanted(pass, env, failed)) startAutoRollback(pass, env, failed);
+        else {
+          env.phase = 'Failed';
+          env.waitingFor = failed.map((t) => `${t.name}: ${t.error}`).join('; ');
+          env.finishedAt = iso(pass.now);
+        }
+        return false;
+      }
+      setStep(pass, env, index, 'Promote');
+      return true;
+    }
+    case 'Promote': {
+      if (step.promoteGate) {
+        env.phase = 'Verifying';
+        env.waitingFor = `a promote action to continue after ${step.id}`;
+        pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
+        return false;
+      }
+      setStep(pass, env, index + 1, 'Delay');
+      return true;
+    }
+    case 'RollingBack':
+      return false;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- summary
+
+function summarise(pass: Pass) {
+  const { status } = pass;
+  const runs = (status.environments ?? []).flatMap((e) => e.targets ?? []);
+  const planned = (status.environments ?? []).reduce((n, e) => {
+    const inp = envInput(pass, e.name);
+    return n + Math.max(inp?.targets.length ?? 0, e.targets?.length ?? 0);
+  }, 0);
+  const done = runs.filter((t) => DONE_TARGET.has(t.phase)).length;
+  status.progress = `${done}/${planned}`;
+}

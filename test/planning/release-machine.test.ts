@@ -1,0 +1,394 @@
+import { describe, expect, it } from 'vitest';
+import type { ReleaseSpec, ReleaseStatus } from '../../operator/src/api/release.ts';
+import {
+  advance,
+  environmentApprovalKey,
+  stepApprovalKey,
+  workKey,
+  type ApprovalDecision,
+  type Effect,
+  type MachineInput,
+  type MachineOutput,
+  type ReleaseAction,
+  type TargetWork,
+} from '../../operator/src/planning/release-machine.ts';
+
+const T0 = Date.parse('2026-11-27T10:00:00Z');
+
+const spec = (over: Partial<ReleaseSpec> = {}): ReleaseSpec => ({
+  project: 'shop',
+  version: '1.1.0',
+  operation: 'deploy',
+  paused: false,
+  environments: [
+    { name: 'pre', promotion: 'auto', targets: { names: ['a'] } },
+    { name: 'prod', promotion: 'manual', targets: { names: ['b', 'c'] } },
+  ],
+  ...over,
+});
+
+/** A small world: the machine plus a runner whose targets finish as the test says. */
+class World {
+  status: ReleaseStatus = {};
+  now = T0;
+  work = new Map<string, TargetWork>();
+  approvals = new Map<string, ApprovalDecision>();
+  last!: MachineOutput;
+  constructor(
+    public spec: ReleaseSpec,
+    public targets: Record<string, string[]> = { pre: ['a'], prod: ['b', 'c'] },
+  ) {}
+
+  step(action?: ReleaseAction, problems: string[] = []): MachineOutput {
+    const input: MachineInput = {
+      now: new Date(this.now),
+      spec: this.spec,
+      status: this.status,
+      problems,
+      environments: this.spec.environments.map((e) => ({ name: e.name, targets: (this.targets[e.name] ?? []).map((name) => ({ name })) })),
+      work: this.work,
+      approvals: this.approvals,
+      ...(action ? { action } : {}),
+    };
+    this.last = advance(input);
+    this.status = this.last.status;
+    for (const e of this.last.effects) {
+      if (e.kind === 'requestApproval' && !this.approvals.has(e.key)) this.approvals.set(e.key, 'pending');
+      if (e.kind === 'decideApproval') this.approvals.set(e.key, e.approved ? 'approved' : 'rejected');
+    }
+    return this.last;
+  }
+
+  effects(kind: Effect['kind']) {
+    return this.last.effects.filter((e) => e.kind === kind);
+  }
+
+  deploys() {
+    return this.effects('deploy').map((e) => (e as Extract<Effect, { kind: 'deploy' }>).target);
+  }
+
+  finish(env: string, target: string, state: 'succeeded' | 'failed' = 'succeeded', extra: Partial<NonNullable<TargetWork['deploy']>> = {}) {
+    const attempt = this.status.environments!.find((e) => e.name === env)!.targets!.find((t) => t.name === target)!.attempt ?? 1;
+    const w = this.work.get(workKey(env, target)) ?? {};
+    w.deploy = { attempt, state, previousVersion: '1.0.0', version: state === 'succeeded' ? '1.1.0' : undefined, ...extra };
+    this.work.set(workKey(env, target), w);
+  }
+
+  verified(env: string, target: string, state: 'succeeded' | 'failed', error?: string) {
+    const w = this.work.get(workKey(env, target)) ?? {};
+    w.verify = { attempt: 1, state, ...(error ? { error } : {}) };
+    this.work.set(workKey(env, target), w);
+  }
+
+  rolledBack(env: string, target: string, state: 'succeeded' | 'failed' = 'succeeded') {
+    const w = this.work.get(workKey(env, target)) ?? {};
+    w.rollback = { round: 1, state };
+    this.work.set(workKey(env, target), w);
+  }
+
+  env(name: string) {
+    return this.status.environments!.find((e) => e.name === name)!;
+  }
+
+  target(env: string, name: string) {
+    return this.env(env).targets!.find((t) => t.name === name)!;
+  }
+}
+
+describe('release flow', () => {
+  it('deploys pre by itself, waits for a promote before prod, then succeeds', () => {
+    const w = new World(spec());
+    w.step();
+    expect(w.status.phase).toBe('Deploying');
+    expect(w.status.currentEnvironment).toBe('pre');
+    expect(w.deploys()).toEqual(['a']);
+    w.step();
+    expect(w.deploys()).toEqual(['a']); // asked again, the runner deduplicates
+    w.finish('pre', 'a');
+    w.step();
+    expect(w.env('pre').phase).toBe('Succeeded');
+    expect(w.status.phase).toBe('Waiting');
+    expect(w.env('prod').waitingFor).toContain('promote');
+    expect(w.deploys()).toEqual([]);
+    w.step({ action: 'promote', actor: 'alice' });
+    expect(w.last.actionResult).toEqual({ result: 'Applied', message: 'promote by alice: environment prod started' });
+    expect(w.deploys()).toEqual(['b']); // rolling, one a batch
+    w.finish('prod', 'b');
+    w.step();
+    expect(w.deploys()).toEqual(['c']);
+    w.finish('prod', 'c');
+    w.step();
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.status.progress).toBe('3/3');
+    expect(w.status.finishedAt).toBeDefined();
+    expect(w.effects('event').map((e) => (e as { reason: string }).reason)).toContain('Succeeded');
+  });
+
+  it('waits for a start action when the first environment is manual', () => {
+    const w = new World(spec({ environments: [{ name: 'pre', promotion: 'manual', targets: { names: ['a'] } }] }), { pre: ['a'] });
+    w.step();
+    expect(w.status.phase).toBe('Waiting');
+    expect(w.env('pre').waitingFor).toBe('a start action (promotion: manual)');
+    w.step({ action: 'start' });
+    expect(w.status.phase).toBe('Deploying');
+    expect(w.deploys()).toEqual(['a']);
+  });
+
+  it('waits until schedule.at, then starts', () => {
+    const w = new World(spec({ schedule: { at: '2026-11-27T10:05:00Z' } }));
+    w.step();
+    expect(w.status.phase).toBe('Scheduled');
+    expect(w.last.requeueAfterMs).toBe(300_000);
+    w.now += 300_000;
+    w.step();
+    expect(w.status.phase).toBe('Deploying');
+  });
+
+  it('shows problems instead of starting', () => {
+    const w = new World(spec());
+    w.step(undefined, ['pipeline "nope" not found']);
+    expect(w.status.phase).toBe('Pending');
+    expect(w.status.message).toBe('pipeline "nope" not found');
+    expect(w.deploys()).toEqual([]);
+  });
+
+  it('fails an environment whose targets cannot be resolved, naming why', () => {
+    const w = new World(spec(), { pre: [], prod: ['b'] });
+    w.step();
+    expect(w.status.phase).toBe('Failed');
+    expect(w.status.message).toContain('no targets matched');
+  });
+
+  it('waits batch intervals between rolling batches', () => {
+    const w = new World(spec({ environments: [{ name: 'pre', promotion: 'auto', targets: { names: ['a', 'b'] }, strategy: { type: 'rolling', rolling: { batchSize: 1, batchIntervalSeconds: 30 } } }] }), { pre: ['a', 'b'] });
+    w.step();
+    w.finish('pre', 'a');
+    w.step();
+    expect(w.deploys()).toEqual([]);
+    expect(w.last.requeueAfterMs).toBe(30_000);
+    expect(w.env('pre').waitingFor).toContain('starts in 30s');
+    w.now += 30_000;
+    w.step();
+    expect(w.deploys()).toEqual(['b']);
+  });
+});
+
+describe('approvals', () => {
+  const approving = () =>
+    new World(spec({ environments: [{ name: 'pre', promotion: 'auto', targets: { names: ['a'] }, approval: { required: true, approvers: ['bob'] } }] }), { pre: ['a'] });
+
+  it('asks for approval and deploys once approved by an approver', () => {
+    const w = approving();
+    w.step();
+    expect(w.status.phase).toBe('Approving');
+    expect(w.effects('requestApproval')).toEqual([{ kind: 'requestApproval', key: environmentApprovalKey('pre'), environment: 'pre', approvers: ['bob'], groups: [] }]);
+    w.step({ action: 'approve', actor: 'mallory' });
+    expect(w.last.actionResult?.result).toBe('Rejected');
+    expect(w.last.actionResult?.message).toContain('mallory is not among the approvers');
+    w.step({ action: 'approve', actor: 'bob', comment: 'ok' });
+    expect(w.last.actionResult?.result).toBe('Applied');
+    expect(w.effects('decideApproval')).toEqual([{ kind: 'decideApproval', key: 'env/pre', environment: 'pre', approved: true, actor: 'bob', comment: 'ok' }]);
+    expect(w.deploys()).toEqual(['a']);
+  });
+
+  it('fails the release when the approval is rejected or expires', () => {
+    const w = approving();
+    w.step();
+    w.step({ action: 'reject', actor: 'bob' });
+    expect(w.status.phase).toBe('Failed');
+    expect(w.status.message).toContain('was rejected');
+    const x = approving();
+    x.step();
+    x.approvals.set('env/pre', 'expired');
+    x.step();
+    expect(x.status.phase).toBe('Failed');
+    expect(x.status.message).toContain('expired');
+  });
+});
+
+describe('canary', () => {
+  const canary = (autoPromote: boolean) =>
+    new World(
+      spec({
+        environments: [{ name: 'prod', promotion: 'auto', targets: { names: ['b', 'c', 'd'] }, strategy: { type: 'canary', canary: { percent: 30, verifySeconds: 60, autoPromote, autoRollback: true } } }],
+      }),
+      { prod: ['b', 'c', 'd'] },
+    );
+
+  it('verifies the canary, waits for promote, then rolls out the rest', () => {
+    const w = canary(false);
+    w.step();
+    expect(w.deploys()).toEqual(['b']);
+    w.finish('prod', 'b');
+    w.step();
+    expect(w.status.phase).toBe('Verifying');
+    expect(w.target('prod', 'b').phase).toBe('Verifying');
+    expect(w.last.requeueAfterMs).toBe(60_000);
+    w.now += 60_000;
+    w.step();
+    expect(w.effects('verify')).toEqual([{ kind: 'verify', environment: 'prod', target: 'b', attempt: 1 }]);
+    w.verified('prod', 'b', 'succeeded');
+    w.step();
+    expect(w.env('prod').waitingFor).toBe('a promote action to continue after canary');
+    expect(w.deploys()).toEqual([]);
+    w.step({ action: 'promote' });
+    expect(w.last.actionResult?.result).toBe('Applied');
+    expect(w.deploys().sort()).toEqual(['c', 'd']);
+  });
+
+  it('rolls back every updated target automatically when the canary fails', () => {
+    const w = canary(true);
+    w.step();
+    w.finish('prod', 'b', 'failed', { error: 'deployment "b" exceeded its progress deadline' });
+    w.step();
+    expect(w.target('prod', 'b').phase).toBe('RollingBack');
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'b', round: 1, toVersion: '1.0.0', reason: 'deployment "b" exceeded its progress deadline' }]);
+    expect(w.status.message).toContain('rolling back');
+    w.rolledBack('prod', 'b');
+    w.step();
+    expect(w.target('prod', 'b').phase).toBe('RolledBack');
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.status.message).toBe('rolled back: b: deployment "b" exceeded its progress deadline');
+  });
+
+  it('rolls back when verification fails', () => {
+    const w = canary(true);
+    w.step();
+    w.finish('prod', 'b');
+    w.step();
+    w.now += 60_000;
+    w.step();
+    w.verified('prod', 'b', 'failed', 'health check http://b/healthz: 503');
+    w.step();
+    expect(w.target('prod', 'b').phase).toBe('RollingBack');
+    w.rolledBack('prod', 'b');
+    w.step();
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.status.message).toContain('503');
+  });
+});
+
+describe('actions', () => {
+  it('pause stops new work and resume carries on', () => {
+    const w = new World(spec());
+    w.step({ action: 'pause', actor: 'ops' });
+    expect(w.status.phase).toBe('Paused');
+    expect(w.deploys()).toEqual([]);
+    w.step({ action: 'pause' });
+    expect(w.last.actionResult?.result).toBe('Rejected');
+    w.step({ action: 'resume' });
+    expect(w.status.phase).toBe('Deploying');
+    expect(w.deploys()).toEqual(['a']);
+  });
+
+  it('spec.paused pauses and a resume action says to change it', () => {
+    const w = new World(spec({ paused: true }));
+    w.step();
+    expect(w.status.phase).toBe('Paused');
+    w.step({ action: 'resume' });
+    expect(w.last.actionResult).toEqual({ result: 'Rejected', message: 'the release is paused by spec.paused; set it to false' });
+  });
+
+  it('cancel ends the release and stops running work', () => {
+    const w = new World(spec());
+    w.step();
+    w.step({ action: 'cancel', actor: 'ops', comment: 'wrong build' });
+    expect(w.status.phase).toBe('Cancelled');
+    expect(w.target('pre', 'a').phase).toBe('Cancelled');
+    expect(w.effects('cancelRunning')).toHaveLength(1);
+    w.step({ action: 'start' });
+    expect(w.last.actionResult?.result).toBe('Rejected');
+  });
+
+  it('retry runs the failed target again as a new attempt', () => {
+    const w = new World(spec());
+    w.step();
+    w.finish('pre', 'a', 'failed', { error: 'boom' });
+    w.step();
+    expect(w.status.phase).toBe('Failed');
+    w.step({ action: 'retry' });
+    expect(w.last.actionResult?.message).toBe('retry: a (attempt 2)');
+    expect(w.status.phase).toBe('Deploying');
+    expect(w.effects('deploy')).toEqual([{ kind: 'deploy', environment: 'pre', target: 'a', attempt: 2, stepIndex: 0 }]);
+    w.step(); // the attempt-1 failure is not taken for attempt 2
+    expect(w.target('pre', 'a').phase).toBe('Pending');
+    w.finish('pre', 'a');
+    w.step();
+    expect(w.env('pre').phase).toBe('Succeeded');
+  });
+
+  it('rollback of one target leaves the others alone', () => {
+    const w = new World(spec(), { pre: ['a'], prod: ['b', 'c'] });
+    w.step();
+    w.finish('pre', 'a');
+    w.step();
+    w.step({ action: 'promote' });
+    w.finish('prod', 'b');
+    w.step();
+    w.finish('prod', 'c');
+    w.step();
+    expect(w.status.phase).toBe('Succeeded');
+    w.step({ action: 'rollback', target: 'c', actor: 'ops' });
+    expect(w.last.actionResult?.result).toBe('Applied');
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'c', round: 1, toVersion: '1.0.0', reason: 'rollback requested by ops' }]);
+    w.rolledBack('prod', 'c');
+    w.step();
+    expect(w.target('prod', 'c').phase).toBe('RolledBack');
+    expect(w.target('prod', 'b').phase).toBe('Succeeded');
+    expect(w.status.phase).toBe('Succeeded');
+  });
+
+  it('rollback of the whole release ends RolledBack', () => {
+    const w = new World(spec());
+    w.step();
+    w.finish('pre', 'a');
+    w.step();
+    w.step({ action: 'rollback' });
+    expect(w.effects('rollback').map((e) => (e as { target: string }).target)).toEqual(['a']);
+    w.rolledBack('pre', 'a');
+    w.step();
+    expect(w.status.phase).toBe('RolledBack');
+  });
+
+  it.each<[ReleaseAction, string]>([
+    [{ action: 'retry' }, 'retry applies to a Failed release (it is Deploying)'],
+    [{ action: 'approve' }, 'nothing waits for approval (environment pre is Deploying)'],
+    [{ action: 'promote' }, 'environment pre is Deploying (Run); promote applies to a waiting environment or a canary waiting for promotion'],
+    [{ action: 'rollback', target: 'zz' }, 'target zz has not been deployed by this release'],
+  ])('refuses %j with a reason', (action, message) => {
+    const w = new World(spec());
+    w.step();
+    w.step(action);
+    expect(w.last.actionResult).toEqual({ result: 'Rejected', message });
+  });
+});
+
+describe('multi-cluster ordered canary', () => {
+  it('walks clusterOrder steps with soak time and a step approval', () => {
+    const w = new World(
+      spec({
+        environments: [{
+          name: 'prod', promotion: 'auto', targets: { names: ['eu', 'us', 'ap'] },
+          strategy: { type: 'canary', canary: { verifySeconds: 0, autoPromote: true, autoRollback: true, clusterOrder: [
+            { priority: 1, targets: ['eu'], verifySeconds: 10, approvalRequired: false, fullRollout: false },
+            { priority: 2, targets: ['us', 'ap'], verifySeconds: 0, approvalRequired: true, fullRollout: true },
+          ] } },
+        }],
+      }),
+      { prod: ['eu', 'us', 'ap'] },
+    );
+    w.step();
+    expect(w.deploys()).toEqual(['eu']);
+    w.finish('prod', 'eu');
+    w.step();
+    expect(w.status.phase).toBe('Verifying');
+    w.now += 10_000;
+    w.step();
+    w.verified('prod', 'eu', 'succeeded');
+    w.step();
+    expect(w.status.phase).toBe('Approving');
+    expect(w.effects('requestApproval')[0]).toMatchObject({ key: stepApprovalKey('prod', 1), step: 1 });
+    w.step({ action: 'approve', actor: 'lead' });
+    expect(w.deploys().sort()).toEqual(['ap', 'us']);
+  });
+});
