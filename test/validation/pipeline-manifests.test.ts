@@ -49,6 +49,7 @@ describe('valid Pipeline manifests', () => {
     ['a migration by path', { 'spec.stages[1].tasks[1].dbMigrate': { migrationPath: 'db/migrations' } }],
     ['a dependency on a task of the same stage', { 'spec.stages[2].tasks[1].dependsOn': ['notify-team'] }],
     ['a stop_service task with its block', { 'spec.stages[0].tasks[1].stopService': { gracefulTimeoutSeconds: 0 } }],
+    ['a notify by webhook only', { 'spec.stages[2].tasks[0].notify': { webhook: { url: 'https://hooks.example/${HOOK_ID}', headers: { Authorization: 'Bearer ${HOOK_TOKEN}' } } } }],
   ])('accepts %s', (_name, changes) => {
     expect(validator.validate(mutate(pipeline, changes)).issues).toEqual([]);
   });
@@ -99,6 +100,8 @@ const cases: InvalidCase[] = [
   { name: 'a wait with both duration and approval', base: pipeline, changes: { [`${PAUSE}.wait.untilApproved`]: true }, path: `${PAUSE}.wait`, reason: 'exactly one of durationSeconds, untilApproved: true must be set', source: 'rule' },
   { name: 'a wait with untilApproved false only', base: pipeline, changes: { [`${PAUSE}.wait`]: { untilApproved: false } }, path: `${PAUSE}.wait`, reason: 'exactly one of durationSeconds, untilApproved: true must be set', source: 'rule' },
   { name: 'an approval with nobody to approve', base: pipeline, changes: { [`${SIGN_OFF}.approval`]: { approvers: [] } }, path: `${SIGN_OFF}.approval`, reason: 'an approval needs approvers or groups', source: 'rule' },
+  { name: 'a notify with neither channels nor webhook', base: pipeline, changes: { 'spec.stages[2].tasks[0].notify': { template: 'released' } }, path: 'spec.stages[2].tasks[0].notify', reason: 'notify needs channels or webhook', source: 'rule' },
+  { name: 'a webhook URL that is not http', base: pipeline, changes: { 'spec.stages[2].tasks[0].notify.webhook': { url: 'ftp://hooks.example/x' } }, path: 'spec.stages[2].tasks[0].notify.webhook.url', reason: 'must be an http:// or https:// URL' },
   { name: 'a migration with neither command nor path', base: pipeline, changes: { 'spec.stages[1].tasks[1].dbMigrate': { image: 'migrate:1' } }, path: 'spec.stages[1].tasks[1].dbMigrate', reason: 'db_migrate needs command or migrationPath', source: 'rule' },
   { name: 'an http health check without a URL', base: pipeline, changes: { [`${SMOKE}.healthCheck.url`]: REMOVE }, path: `${SMOKE}.healthCheck.url`, reason: 'url is required for an http health check', source: 'rule' },
   { name: 'a tcp health check without a port', base: pipeline, changes: { [`${SMOKE}.healthCheck`]: { type: 'tcp', host: 'db' } }, path: `${SMOKE}.healthCheck.host`, reason: 'host and port are required for a tcp health check', source: 'rule' },

@@ -1,5 +1,6 @@
 /** Pipeline: reusable stages of tasks run per target in the pre_release, release and post_release phases. */
 import { Conditions, HealthCheckSpec, Label } from './common.ts';
+import { PATTERNS } from './patterns.ts';
 import { blockRules, Obj, StringEnum, StringMap, StringSet, Type, type Static } from './schema-helpers.ts';
 
 export const STAGE_PHASES = ['pre_release', 'release', 'post_release'] as const;
@@ -61,10 +62,20 @@ const CleanupTask = Obj({
   cleanBackups: Type.Boolean({ default: false }),
 });
 
-const NotifyTask = Obj({
-  channels: StringSet({ minItems: 1, maxItems: 20, itemMaxLength: 63, description: 'Names of notification channels.' }),
-  template: Type.Optional(Type.String({ maxLength: 65536, description: 'Message template; ${VAR} references are resolved.' })),
-});
+const NotifyWebhook = Obj({
+  url: Type.String({ maxLength: 2048, pattern: PATTERNS.httpUrl.regex, description: 'http:// or https:// URL; may hold ${VAR} references.' }),
+  method: StringEnum(['POST', 'PUT'], { default: 'POST' }),
+  headers: Type.Optional(StringMap({ maxProperties: 50, description: 'Extra request headers; values may hold ${VAR} references.' })),
+}, { description: 'Receives a JSON body {release, environment, target, text} with an Idempotency-Key header.' });
+
+const NotifyTask = Obj(
+  {
+    channels: Type.Optional(StringSet({ minItems: 1, maxItems: 20, itemMaxLength: 63, description: 'Names of notification channels.' })),
+    webhook: Type.Optional(NotifyWebhook),
+    template: Type.Optional(Type.String({ maxLength: 65536, description: 'Message template; ${VAR} references are resolved.' })),
+  },
+  { rules: [{ rule: 'has(self.channels) || has(self.webhook)', message: 'notify needs channels or webhook' }] },
+);
 
 const WaitTask = Obj(
   {
@@ -93,7 +104,7 @@ const EvaluateTask = Obj({
 const DbMigrateTask = Obj(
   {
     command: Type.Optional(Type.String({ minLength: 1, maxLength: 65536 })),
-    migrationPath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    migrationPath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Exposed as MIGRATION_PATH; without command the image runs its own entrypoint.' })),
     image: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
     rollbackOnFail: Type.Boolean({ default: false }),
   },
