@@ -1,0 +1,8 @@
+/** `${VAR}` references in task text (notification templates, URLs, headers). Pure. */
+
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${NAME}` with the variable's value; a reference to an unknown variable stays as written. */
+export function expandVariables(text: string, variables: Readonly<Record<string, string>>): string {
+  return text.replace(REFERENCE, (reference, name: string) => (Object.hasOwn(variables, name) ? variables[name]! : reference));
+}
