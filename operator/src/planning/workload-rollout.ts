@@ -128,3 +128,127 @@ export function rollbackPatch(replicaSet: Obj): Obj[] {
 export function runningVersion(workload: Obj, container?: string): string | undefined {
   return imageTag(String(containerOf(workload, container).image ?? ''));
 }
+
+/** Images per container name. */
+export function imagesOf(workload: Obj): Record<string, string> {
+  const containers = (workload.spec?.template?.spec?.containers ?? []) as Obj[];
+  return Object.fromEntries(containers.map((c) => [String(c.name), String(c.image ?? '')]));
+}
+
+/** Like {@link setImagePatch} for several containers at once: one write, one new revision. */
+export function setImagesPatch(images: Readonly<Record<string, string>>, annotations: Record<string, string> = {}): Obj {
+  return {
+    ...(Object.keys(annotations).length > 0 ? { metadata: { annotations } } : {}),
+    spec: { template: { spec: { containers: Object.entries(images).map(([name, image]) => ({ name, image })) } } },
+  };
+}
+
+/** Annotations a rollback neither takes from the old ReplicaSet nor drops from the Deployment (kubectl's annotationsToSkip). */
+const ROLLBACK_KEEPS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'deployment.kubernetes.io/revision',
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+];
+
+/**
+ * The Deployment annotations after `kubectl rollout undo`: the bookkeeping ones stay, everything else comes
+ * from the ReplicaSet rolled back to — so its `kubernetes.io/change-cause` returns with its template.
+ */
+export function rollbackAnnotations(deployment: Obj, replicaSet: Obj): Record<string, string> {
+  const current = (deployment.metadata?.annotations ?? {}) as Record<string, string>;
+  const kept = Object.fromEntries(ROLLBACK_KEEPS.filter((k) => k in current).map((k) => [k, current[k]!]));
+  const fromReplicaSet = Object.entries((replicaSet.metadata?.annotations ?? {}) as Record<string, string>).filter(([k]) => !ROLLBACK_KEEPS.includes(k));
+  return { ...kept, ...Object.fromEntries(fromReplicaSet) };
+}
+
+const controlledBy = (owner: Obj) => (o: Obj) => (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.controller && r.uid === owner.metadata?.uid);
+
+/**
+ * The ControllerRevision a StatefulSet or DaemonSet rollback returns to, as kubectl picks it: `toRevision`,
+ * else the second newest (the controllers renumber a reused revision to the newest, so undo twice toggles).
+ * Its `data` is a strategic merge patch (`spec.template` with `$patch: replace`).
+ */
+export function rollbackRevision(workload: Obj, revisions: readonly Obj[], toRevision?: number): Obj {
+  const history = revisions.filter(controlledBy(workload)).sort((a, b) => Number(a.revision) - Number(b.revision));
+  if (toRevision !== undefined) {
+    const found = history.find((r) => Number(r.revision) === toRevision);
+    if (!found) throw new WorkloadError(`unable to find specified revision ${toRevision} in history`);
+    return found;
+  }
+  if (history.length < 2) throw new WorkloadError(`no last revision to roll back to for ${String(workload.kind).toLowerCase()} "${workload.metadata?.name}"`);
+  return history[history.length - 2]!;
+}
+
+export interface HistoryEntry {
+  name: string;
+  revision: number;
+  /** The current revision, or one that still runs pods: never deleted. */
+  live: boolean;
+}
+
+/** Revisions beyond the newest `keep` that are not live, oldest first: what a cleanup deletes. */
+export function prunableHistory(entries: readonly HistoryEntry[], keep: number): string[] {
+  const newestFirst = [...entries].sort((a, b) => b.revision - a.revision);
+  return newestFirst
+    .slice(Math.max(0, keep))
+    .filter((e) => !e.live)
+    .reverse()
+    .map((e) => e.name);
+}
+
+const canonical = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value instanceof Date) return value.toISOString();
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Obj)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.fromEntries(entries.map(([k, v]) => [k, canonical(v)]));
+  }
+  return value;
+};
+
+/** Equal as JSON, ignoring key order and absent-versus-null fields (typed clients fill unset fields with undefined). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/**
+ * A second Deployment next to `main` (a canary, the other blue-green colour): the same pod template under
+ * another name, with extra labels in its selector and pod labels so the two never claim each other's
+ * ReplicaSets, while the app's own labels stay — a Service selecting the app routes to both.
+ */
+export function variantDeployment(main: Obj, variant: { name: string; labels: Record<string, string>; replicas: number; images: Readonly<Record<string, string>> }): Obj {
+  const spec = main.spec ?? {};
+  const template = structuredClone(spec.template ?? {});
+  const { creationTimestamp: _created, ...templateMeta } = template.metadata ?? {};
+  for (const container of (template.spec?.containers ?? []) as Obj[]) {
+    const image = variant.images[container.name];
+    if (image !== undefined) container.image = image;
+  }
+  const copied = Object.fromEntries(['minReadySeconds', 'progressDeadlineSeconds', 'revisionHistoryLimit', 'strategy'].filter((k) => spec[k] !== undefined && spec[k] !== null).map((k) => [k, structuredClone(spec[k])]));
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: variant.name, namespace: main.metadata?.namespace, labels: { ...(main.metadata?.labels ?? {}), ...variant.labels } },
+    spec: {
+      ...copied,
+      replicas: variant.replicas,
+      selector: { ...structuredClone(spec.selector ?? {}), matchLabels: { ...(spec.selector?.matchLabels ?? {}), ...variant.labels } },
+      template: { ...template, metadata: { ...templateMeta, labels: { ...(templateMeta.labels ?? {}), ...variant.labels } } },
+    },
+  };
+}
+
+/**
+ * The image each named container gets: a change without a container goes to `defaultContainer` (the
+ * Target's `container`), else to the first. Unknown containers are an error, not a silent no-op.
+ */
+export function imageChanges(workload: Obj, changes: readonly { container?: string; image: string }[], defaultContainer?: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const change of changes) out[String(containerOf(workload, change.container ?? defaultContainer).name)] = change.image;
+  return out;
+}
