@@ -166,7 +166,7 @@ describe('release flow', () => {
     w.step();
     expect(w.deploys()).toEqual([]);
     expect(w.last.requeueAfterMs).toBe(30_000);
-    expect(w.env('pre').waitingFor).toContain('starts in 30s');
+    expect(w.env('pre').waitingFor).toBe('batch interval: step 2 starts at 2026-11-27T10:00:30Z');
     w.now += 30_000;
     w.step();
     expect(w.deploys()).toEqual(['b']);

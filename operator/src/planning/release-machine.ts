@@ -554,7 +554,8 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       const left = since + step.delaySeconds * 1000 - pass.now.getTime();
       if (left > 0) {
         env.phase = 'Deploying';
-        env.waitingFor = `batch interval: step ${index + 1} starts in ${Math.ceil(left / 1000)}s`;
+        // Absolute times: a countdown would change the status on every pass and never let it settle.
+        env.waitingFor = `batch interval: step ${index + 1} starts at ${iso(new Date(since + step.delaySeconds * 1000))}`;
         pass.requeue(left);
         return false;
       }
@@ -610,7 +611,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       const runs = step.targets.map((name) => targetRun(env, name)!).filter(Boolean);
       if (left > 0) {
         for (const r of runs) r.phase = r.phase === 'Succeeded' ? 'Verifying' : r.phase;
-        env.waitingFor = `verify window: ${Math.ceil(left / 1000)}s left for ${step.targets.join(', ')}`;
+        env.waitingFor = `verify window until ${iso(new Date(since + step.verifySeconds * 1000))} for ${step.targets.join(', ')}`;
         pass.status.message = `environment ${env.name}: ${env.waitingFor}`;
         pass.requeue(left);
         return false;

@@ -1,0 +1,659 @@
+/**
+ * Runs the work the release machine asks for on one target — the pipeline (deploy), a verification, a
+ * rollback — in the background, and reports what happened. Every piece of work has a dedup key and a
+ * history row written before it starts, so a request repeated on every reconcile, or after the operator
+ * was killed, finds the row: finished work is reported from history and never repeated; unfinished work
+ * is resumed, each task as its executor allows (`onRestart`).
+ */
+import type { PipelineSpec, Task } from '../api/pipeline.ts';
+import type { HealthCheckSpec } from '../api/common.ts';
+import type { StageResult } from '../api/release.ts';
+import { workKey, type TargetWork } from '../planning/release-machine.ts';
+import { withTag } from '../planning/workload-rollout.ts';
+import { nextTasks, targetStages, type StagePlan, type TaskState } from '../planning/target-pipeline.ts';
+import { evaluateCondition } from '../planning/task-condition.ts';
+import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
+import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskOutcome, TaskRegistry, WorkloadDriver } from '../tasks/task-executor.ts';
+
+export interface ReleaseRef {
+  uid: string;
+  namespace: string;
+  name: string;
+  project: string;
+  version: string;
+  /** The releases row. */
+  releaseId: string;
+  operation: 'deploy' | 'install' | 'update' | 'rollback' | 'uninstall';
+}
+
+/** One app's change on the target. Without ReleaseApps the release itself is the one unit. */
+export interface DeployUnit {
+  app: string;
+  releaseAppId?: string;
+  version: string;
+  images: ImageChange[];
+}
+
+export interface TargetJob {
+  release: ReleaseRef;
+  environment: string;
+  target: TargetRef;
+  attempt: number;
+  pipeline?: PipelineSpec;
+  units: DeployUnit[];
+  variables: Record<string, string>;
+  /** The canary's health check, run when its verify window ends. */
+  healthCheck?: HealthCheckSpec;
+}
+
+export interface TargetRunnerOptions {
+  repo: Repository;
+  registry: TaskRegistry;
+  driver: WorkloadDriver;
+  mask: (text: string) => string;
+  /** Called with the release's `namespace/name` whenever a report changes. */
+  onChange: (releaseKey: string) => void;
+  log?: (message: string) => void;
+  now?: () => Date;
+  /** How long a rollback may take to roll out. */
+  rollbackTimeoutMs?: number;
+}
+
+const OUTPUT_TAIL = 4000;
+const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'timed_out']);
+const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined);
+const tail = (text: string) => (text.length > OUTPUT_TAIL ? text.slice(-OUTPUT_TAIL) : text);
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+interface Running {
+  kind: 'deploy' | 'verify' | 'rollback';
+  releaseUid: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+class Cancelled extends Error {}
+
+export class TargetRunner {
+  private readonly jobs = new Map<string, Running>();
+  private readonly reports = new Map<string, Map<string, TargetWork>>();
+  private readonly now: () => Date;
+  private stopped = false;
+
+  constructor(private readonly o: TargetRunnerOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** What is known about the targets of a release, by `env/target`. */
+  report(releaseUid: string): ReadonlyMap<string, TargetWork> {
+    return this.reports.get(releaseUid) ?? new Map();
+  }
+
+  ensureDeploy(job: TargetJob): void {
+    this.start(`${deployKey(job)}`, 'deploy', job, (signal) => this.deploy(job, signal));
+  }
+
+  ensureVerify(job: TargetJob): void {
+    this.start(`${deployKey(job)}/verify`, 'verify', job, (signal) => this.verify(job, signal));
+  }
+
+  ensureRollback(job: TargetJob, round: number, toVersion: string | undefined, reason: string): void {
+    this.start(`${targetKey(job)}/rollback-${round}`, 'rollback', job, (signal) => this.rollback(job, round, toVersion, reason, signal));
+  }
+
+  /** Aborts the deploys and verifications of a release (not its rollbacks). */
+  cancel(releaseUid: string): void {
+    for (const run of this.jobs.values()) if (run.releaseUid === releaseUid && run.kind !== 'rollback') run.abort.abort(new Cancelled('cancelled'));
+  }
+
+  /** Drops what is kept about a finished release. */
+  forget(releaseUid: string): void {
+    this.cancel(releaseUid);
+    this.reports.delete(releaseUid);
+  }
+
+  get running(): number {
+    return this.jobs.size;
+  }
+
+  /** Accepts work again after stop (a replica that leads again). */
+  restart(): void {
+    this.stopped = false;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const run of this.jobs.values()) run.abort.abort(new Cancelled('operator stopping'));
+    await Promise.allSettled([...this.jobs.values()].map((r) => r.done));
+  }
+
+  private start(key: string, kind: Running['kind'], job: TargetJob, work: (signal: AbortSignal) => Promise<void>) {
+    if (this.stopped || this.jobs.has(key)) return;
+    const abort = new AbortController();
+    const done = work(abort.signal)
+      .catch((error) => {
+        if (!(error instanceof Cancelled) && !abort.signal.aborted) this.o.log?.(`${kind} ${key}: ${this.o.mask(errorText(error))}`);
+        if (!abort.signal.aborted) {
+          // A failure of the runner itself (database down, bug) leaves no report, so the next reconcile asks again.
+          this.update(job, (w) => {
+            if (kind === 'deploy') delete w.deploy;
+            if (kind === 'verify') delete w.verify;
+            if (kind === 'rollback') delete w.rollback;
+          });
+        }
+      })
+      .finally(() => this.jobs.delete(key));
+    this.jobs.set(key, { kind, releaseUid: job.release.uid, abort, done });
+  }
+
+  private update(job: TargetJob, change: (work: TargetWork) => void) {
+    let byTarget = this.reports.get(job.release.uid);
+    if (!byTarget) this.reports.set(job.release.uid, (byTarget = new Map()));
+    const key = workKey(job.environment, job.target.name);
+    const work = structuredClone(byTarget.get(key) ?? {});
+    change(work);
+    byTarget.set(key, work);
+    this.o.onChange(`${job.release.namespace}/${job.release.name}`);
+  }
+
+  // ------------------------------------------------------------------------------------------- deploy
+
+  private async deploy(job: TargetJob, signal: AbortSignal): Promise<void> {
+    const { repo, driver } = this.o;
+    const key = deployKey(job);
+    const startedAt = this.now();
+    let observedVersion: string | undefined;
+    try {
+      const observed = await driver.observe(job.target);
+      observedVersion = observed.version;
+      // Without a ReleaseApp image the release version becomes the tag of the target's container image.
+      const container = job.target.spec.kubernetes?.container ?? Object.keys(observed.images)[0];
+      const current = container ? observed.images[container] : undefined;
+      job = { ...job, units: job.units.map((u) => (u.images.length > 0 || !current ? u : { ...u, images: [{ image: withTag(current, u.version) }] })) };
+    } catch (error) {
+      this.update(job, (w) => (w.deploy = { attempt: job.attempt, state: 'failed', error: this.o.mask(errorText(error)), startedAt: iso(startedAt), finishedAt: iso(this.now()) }));
+      return;
+    }
+    const rows: Deployment[] = [];
+    for (const unit of job.units) {
+      rows.push(
+        await repo.recordDeployment({
+          dedupKey: `${key}/${unit.app}`,
+          releaseId: job.release.releaseId,
+          releaseAppId: unit.releaseAppId ?? null,
+          app: unit.app,
+          environment: job.environment,
+          target: `${job.target.namespace}/${job.target.name}`,
+          targetType: 'kubernetes',
+          version: unit.version,
+          previousVersion: observedVersion ?? null,
+          operation: job.release.operation,
+          status: 'running',
+          startedAt,
+        }),
+      );
+    }
+    const primary = rows[0]!;
+    const base = { attempt: job.attempt, version: primary.version, previousVersion: primary.previousVersion ?? undefined, startedAt: iso(primary.startedAt ?? startedAt) };
+    if (primary.status === 'succeeded' || primary.status === 'failed' || primary.status === 'rolled_back') {
+      const stages = await this.stageResults(primary);
+      this.update(job, (w) => (w.deploy = { ...base, state: primary.status === 'failed' ? 'failed' : 'succeeded', error: primary.error ?? undefined, stages, finishedAt: iso(primary.finishedAt) }));
+      return;
+    }
+    this.update(job, (w) => (w.deploy = { ...base, state: 'running', currentStep: 'starting' }));
+
+    const pipeline = new PipelineRun(this, job, primary, signal);
+    let outcome: PipelineOutcome;
+    try {
+      outcome = await pipeline.run();
+    } catch (error) {
+      // A cancelled release is history; an operator that stops leaves the rows running, to be resumed.
+      if (signal.aborted && (signal.reason as Error | undefined)?.message === 'cancelled') {
+        for (const row of rows) {
+          const fresh = (await repo.getDeployment(row.id)) ?? row;
+          await repo.updateDeployment(fresh.id, fresh.lockVersion, { status: 'cancelled', finishedAt: this.now() });
+        }
+      }
+      throw error;
+    }
+    const finishedAt = this.now();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const fresh = (await repo.getDeployment(row.id)) ?? row;
+      rows[i] = await repo.updateDeployment(fresh.id, fresh.lockVersion, {
+        status: outcome.failed ? 'failed' : 'succeeded',
+        error: outcome.failed ? outcome.error : null,
+        finishedAt,
+      });
+    }
+    if (!outcome.failed) {
+      for (const unit of job.units) await this.recordInstallation(job, unit.app, unit.version, 'installed', observedVersion);
+    }
+    this.update(job, (w) => (w.deploy = {
+      ...base,
+      state: outcome.failed ? 'failed' : 'succeeded',
+      ...(outcome.failed ? { error: outcome.error, wantsRollback: outcome.wantsRollback } : {}),
+      stages: pipeline.results(),
+      currentStep: outcome.failed ? `failed: ${outcome.error}` : 'done',
+      finishedAt: iso(finishedAt),
+    }));
+  }
+
+  private async recordInstallation(job: TargetJob, app: string, version: string, state: 'installed' | 'failed', previous?: string) {
+    const target = `${job.target.namespace}/${job.target.name}`;
+    for (let tries = 0; tries < 3; tries++) {
+      const current = await this.o.repo.getTargetInstallation(target, app);
+      try {
+        await this.o.repo.upsertTargetInstallation({ target, app, version, previousVersion: previous ?? current?.version ?? null, state, installedAt: this.now() }, current?.lockVersion);
+        return;
+      } catch (error) {
+        if (tries === 2) throw error;
+      }
+    }
+  }
+
+  /** Stage and task results of a finished deployment, from history. */
+  private async stageResults(primary: Deployment): Promise<StageResult[]> {
+    const stages = await this.o.repo.listStageRunsOfDeployment(primary.id);
+    const out: StageResult[] = [];
+    for (const s of stages) {
+      const tasks = await this.o.repo.listTaskRunsOfStageRun(s.id);
+      out.push(stageResult(s, tasks));
+    }
+    return out;
+  }
+
+  /** Used by PipelineRun. */
+  context(job: TargetJob, task: Task, taskKey: string, row: TaskRun, attempt: number, resumed: boolean, signal: AbortSignal, results: Record<string, { status: string; output?: string }>, log: (line: string) => void): TaskContext {
+    const { repo } = this.o;
+    return {
+      task,
+      release: { namespace: job.release.namespace, name: job.release.name, uid: job.release.uid, project: job.release.project, version: job.release.version },
+      environment: job.environment,
+      target: job.target,
+      images: job.units.flatMap((u) => u.images),
+      variables: job.variables,
+      results,
+      runKey: taskKey,
+      attempt,
+      startedAt: row.startedAt ?? this.now(),
+      resumed,
+      signal,
+      log,
+      driver: this.o.driver,
+      approval: async (): Promise<ApprovalState> => {
+        const timeout = task.approval?.timeoutSeconds;
+        const approval = await repo.recordApproval({
+          dedupKey: `${taskKey}/approval`,
+          releaseId: job.release.releaseId,
+          environment: job.environment,
+          status: 'pending',
+          approvers: task.approval?.approvers ?? [],
+          expiresAt: timeout ? new Date((row.startedAt ?? this.now()).getTime() + timeout * 1000) : null,
+        });
+        if (approval.status === 'pending' && approval.expiresAt && approval.expiresAt.getTime() <= this.now().getTime()) return 'expired';
+        return approval.status;
+      },
+      mask: this.o.mask,
+      now: this.now,
+    };
+  }
+
+  get registry() {
+    return this.o.registry;
+  }
+
+  get repo() {
+    return this.o.repo;
+  }
+
+  get clock() {
+    return this.now;
+  }
+
+  get masker() {
+    return this.o.mask;
+  }
+
+  progress(job: TargetJob, currentStep: string, stages: StageResult[]) {
+    this.update(job, (w) => {
+      if (w.deploy && w.deploy.attempt === job.attempt && w.deploy.state === 'running') {
+        w.deploy.currentStep = currentStep;
+        w.deploy.stages = stages;
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------- verify
+
+  private async verify(job: TargetJob, signal: AbortSignal): Promise<void> {
+    this.update(job, (w) => (w.verify = { attempt: job.attempt, state: 'running' }));
+    let error: string | undefined;
+    try {
+      const observed = await this.o.driver.observe(job.target);
+      if (observed.rollout.state !== 'done') error = `workload not healthy: ${observed.rollout.message}`;
+      else if (job.healthCheck) {
+        const executor = this.o.registry.get('health_check');
+        const task: Task = { id: 'verify', type: 'health_check', retry: 0, retryDelaySeconds: 0, healthCheck: job.healthCheck };
+        const row = { startedAt: this.now() } as TaskRun;
+        const outcome: TaskOutcome = executor
+          ? await executor.run(this.context(job, task, `${deployKey(job)}/verify`, row, 1, false, signal, {}, () => {}))
+          : { status: 'failed', error: 'no health_check executor' };
+        if (outcome.status === 'failed') error = `health check failed: ${outcome.error}`;
+      }
+    } catch (e) {
+      if (signal.aborted) throw new Cancelled('cancelled');
+      error = errorText(e);
+    }
+    const masked = error === undefined ? undefined : this.o.mask(error);
+    this.update(job, (w) => (w.verify = { attempt: job.attempt, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
+  }
+
+  // ----------------------------------------------------------------------------------------- rollback
+
+  private async rollback(job: TargetJob, round: number, toVersion: string | undefined, reason: string, signal: AbortSignal): Promise<void> {
+    const { repo, driver } = this.o;
+    const key = `${targetKey(job)}/rollback-${round}`;
+    this.update(job, (w) => (w.rollback = { round, state: 'running' }));
+    const observed = await driver.observe(job.target).catch(() => undefined);
+    const unit = job.units[0]!;
+    const row = await repo.recordDeployment({
+      dedupKey: `${key}/${unit.app}`,
+      releaseId: job.release.releaseId,
+      releaseAppId: unit.releaseAppId ?? null,
+      app: unit.app,
+      environment: job.environment,
+      target: `${job.target.namespace}/${job.target.name}`,
+      targetType: 'kubernetes',
+      version: toVersion ?? observed?.version ?? 'previous',
+      previousVersion: observed?.version ?? null,
+      operation: 'rollback',
+      status: 'running',
+      error: this.o.mask(reason).slice(0, 4000),
+      startedAt: this.now(),
+    });
+    if (row.status === 'succeeded' || row.status === 'failed') {
+      this.update(job, (w) => (w.rollback = { round, state: row.status === 'succeeded' ? 'succeeded' : 'failed', ...(row.status === 'failed' ? { error: row.error ?? 'failed' } : {}) }));
+      return;
+    }
+    let error: string | undefined;
+    try {
+      // Undo without a version is not idempotent (a second undo flips back), so a resumed one only waits.
+      const resumed = (row.startedAt?.getTime() ?? 0) < this.now().getTime() - 1000 && !toVersion;
+      if (!resumed) await driver.rollback(job.target, { ...(toVersion ? { toVersion } : {}), cause: `shipway: rollback of release ${job.release.name}: ${this.o.mask(reason)}`.slice(0, 1000) });
+      const state = await driver.waitForRollout(job.target, { signal, timeoutMs: this.o.rollbackTimeoutMs ?? 600_000 });
+      if (state.state === 'failed') error = state.message;
+    } catch (e) {
+      if (signal.aborted) throw new Cancelled('cancelled');
+      error = errorText(e);
+    }
+    const fresh = (await repo.getDeployment(row.id)) ?? row;
+    await repo.updateDeployment(fresh.id, fresh.lockVersion, { status: error ? 'failed' : 'succeeded', finishedAt: this.now(), ...(error ? { error: this.o.mask(error) } : {}) });
+    if (!error) {
+      // The deployments this rollback undid are marked so, for history and the ReleaseApp's status.
+      for (const d of await repo.listDeploymentsOfRelease(job.release.releaseId)) {
+        if (d.environment === job.environment && d.target === row.target && d.operation !== 'rollback' && (d.status === 'succeeded' || d.status === 'failed' || d.status === 'running')) {
+          await repo.updateDeployment(d.id, d.lockVersion, { status: 'rolled_back', finishedAt: d.finishedAt ?? this.now() }).catch(() => undefined);
+        }
+      }
+      const version = (await driver.observe(job.target).catch(() => undefined))?.version;
+      if (version) await this.recordInstallation(job, unit.app, version, 'installed');
+    }
+    const masked = error === undefined ? undefined : this.o.mask(error);
+    this.update(job, (w) => (w.rollback = { round, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
+  }
+}
+
+export const targetKey = (job: TargetJob) => `${job.release.uid}/${job.environment}/${job.target.name}`;
+export const deployKey = (job: TargetJob) => `${targetKey(job)}/a${job.attempt}`;
+
+function stageResult(stage: StageRun, tasks: TaskRun[]): StageResult {
+  return {
+    name: stage.stage,
+    phase: stage.phase,
+    status: stage.status,
+    tasks: tasks.map((t) => ({
+      id: t.taskId,
+      status: t.status,
+      retryCount: t.retryCount,
+      ...(t.outputTail ? { outputTail: t.outputTail.slice(-500) } : {}),
+      ...(t.error ? { error: t.error.slice(0, 1000) } : {}),
+      ...(t.startedAt ? { startedAt: iso(t.startedAt) } : {}),
+      ...(t.finishedAt ? { finishedAt: iso(t.finishedAt) } : {}),
+    })),
+    ...(stage.startedAt ? { startedAt: iso(stage.startedAt) } : {}),
+    ...(stage.finishedAt ? { finishedAt: iso(stage.finishedAt) } : {}),
+  };
+}
+
+interface PipelineOutcome {
+  failed: boolean;
+  error?: string;
+  wantsRollback?: boolean;
+}
+
+/** One target's pass through the pipeline; every stage and task is a history row found again on resume. */
+class PipelineRun {
+  private readonly stageRows = new Map<string, StageRun>();
+  private readonly taskRows = new Map<string, Map<string, TaskRun>>();
+  private readonly states = new Map<string, TaskState>();
+  private readonly resultsById: Record<string, { status: string; output?: string }> = {};
+  private readonly stages: StagePlan[];
+  private current = 'starting';
+  private readonly startedAt: Date;
+
+  constructor(
+    private readonly runner: TargetRunner,
+    private readonly job: TargetJob,
+    private readonly primary: Deployment,
+    private readonly signal: AbortSignal,
+  ) {
+    this.stages = targetStages(job.pipeline);
+    this.startedAt = runner.clock();
+  }
+
+  results(): StageResult[] {
+    return this.stages
+      .filter((s) => this.stageRows.has(s.name))
+      .map((s) => stageResult(this.stageRows.get(s.name)!, [...(this.taskRows.get(s.name)?.values() ?? [])]));
+  }
+
+  private report() {
+    this.runner.progress(this.job, this.current, this.results());
+  }
+
+  async run(): Promise<PipelineOutcome> {
+    const { repo } = this.runner;
+    const key = deployKey(this.job);
+    for (const stage of this.stages) {
+      let row = await repo.recordStageRun({
+        dedupKey: `${key}/stage/${stage.name}`,
+        deploymentId: this.primary.id,
+        releaseId: this.job.release.releaseId,
+        target: `${this.job.target.namespace}/${this.job.target.name}`,
+        environment: this.job.environment,
+        stage: stage.name,
+        phase: stage.phase,
+        status: 'running',
+        attempt: this.job.attempt,
+        startedAt: this.runner.clock(),
+      });
+      this.stageRows.set(stage.name, row);
+      const tasks = new Map((await repo.listTaskRunsOfStageRun(row.id)).map((t) => [t.taskId, t]));
+      this.taskRows.set(stage.name, tasks);
+      for (const t of tasks.values()) {
+        if (FINISHED.has(t.status)) {
+          this.states.set(t.taskId, t.status === 'succeeded' ? 'succeeded' : t.status === 'skipped' ? 'skipped' : 'failed');
+          this.resultsById[t.taskId] = { status: t.status, ...(t.outputTail ? { output: t.outputTail } : {}) };
+        }
+      }
+      let failed = false;
+      let error: string | undefined;
+      if (!FINISHED.has(row.status)) {
+        this.report();
+        const outcome = await this.runStage(stage, row);
+        failed = outcome.failed;
+        error = outcome.error;
+        const fresh = (await repo.getStageRun(row.id)) ?? row;
+        row = await repo.updateStageRun(fresh.id, fresh.lockVersion, { status: failed ? 'failed' : 'succeeded', finishedAt: this.runner.clock(), ...(error ? { error } : {}) });
+        this.stageRows.set(stage.name, row);
+        this.report();
+      } else {
+        failed = row.status === 'failed';
+        error = row.error ?? undefined;
+      }
+      if (failed && stage.onError !== 'continue') {
+        return { failed: true, error: `stage ${stage.name}: ${error ?? 'failed'}`, wantsRollback: stage.onError === 'rollback' };
+      }
+    }
+    return { failed: false };
+  }
+
+  private async runStage(stage: StagePlan, stageRow: StageRun): Promise<{ failed: boolean; error?: string }> {
+    let firstError: string | undefined;
+    for (let guard = 0; guard < 1000; guard++) {
+      if (this.signal.aborted) throw new Cancelled('cancelled');
+      const next = nextTasks(stage, this.states);
+      for (const { task, reason } of next.skip) await this.finishSkipped(stage, stageRow, task, reason);
+      if (next.done || next.start.length === 0) {
+        const failed = stage.tasks.some((t) => this.states.get(t.id) === 'failed');
+        return { failed, ...(failed ? { error: firstError ?? this.firstTaskError(stage) } : {}) };
+      }
+      const outcomes = await Promise.all(next.start.map((task) => this.runTask(stage, stageRow, task)));
+      for (const o of outcomes) {
+        if (o.error && !firstError) firstError = o.error;
+        if (o.skipRemaining) {
+          for (const t of stage.tasks) if (!this.states.has(t.id)) await this.finishSkipped(stage, stageRow, t, `skipped by condition task ${o.id}`);
+        }
+      }
+    }
+    return { failed: true, error: 'stage did not settle' };
+  }
+
+  private firstTaskError(stage: StagePlan): string | undefined {
+    for (const t of stage.tasks) {
+      const row = this.taskRows.get(stage.name)?.get(t.id);
+      if (row?.status === 'failed') return `task ${t.id}: ${row.error ?? 'failed'}`;
+    }
+    return undefined;
+  }
+
+  private async finishSkipped(stage: StagePlan, stageRow: StageRun, task: Task, reason: string) {
+    const row = await this.record(stage, stageRow, task, 'skipped', reason);
+    this.states.set(task.id, 'skipped');
+    this.resultsById[task.id] = { status: 'skipped' };
+    this.taskRows.get(stage.name)!.set(task.id, row);
+  }
+
+  private async record(stage: StagePlan, stageRow: StageRun, task: Task, status: 'running' | 'skipped', note?: string): Promise<TaskRun> {
+    const now = this.runner.clock();
+    return this.runner.repo.recordTaskRun({
+      dedupKey: `${stageRow.dedupKey}/task/${task.id}`,
+      stageRunId: stageRow.id,
+      releaseId: this.job.release.releaseId,
+      taskId: task.id,
+      taskName: task.name ?? task.id,
+      type: task.type,
+      status,
+      startedAt: now,
+      ...(status === 'skipped' ? { finishedAt: now, outputTail: note ?? null } : {}),
+    });
+  }
+
+  private async runTask(stage: StagePlan, stageRow: StageRun, task: Task): Promise<{ id: string; error?: string; skipRemaining?: boolean }> {
+    const { repo } = this.runner;
+    const mask = this.runner.masker;
+    if (task.condition) {
+      const result = evaluateCondition(task.condition, {
+        variables: this.job.variables,
+        results: this.resultsById,
+        release: { namespace: this.job.release.namespace, name: this.job.release.name, uid: this.job.release.uid, project: this.job.release.project, version: this.job.release.version },
+        environment: this.job.environment,
+        target: { name: this.job.target.name, labels: this.job.target.labels },
+      });
+      if ('value' in result && !result.value) {
+        await this.finishSkipped(stage, stageRow, task, `condition is false: ${task.condition}`);
+        return { id: task.id };
+      }
+      if ('error' in result) return this.finish(stage, await this.record(stage, stageRow, task, 'running'), task, { status: 'failed', error: `condition: ${result.error}` }, 0);
+    }
+    let row = await this.record(stage, stageRow, task, 'running');
+    this.taskRows.get(stage.name)!.set(task.id, row);
+    if (FINISHED.has(row.status)) {
+      this.states.set(task.id, row.status === 'succeeded' ? 'succeeded' : row.status === 'skipped' ? 'skipped' : 'failed');
+      return { id: task.id };
+    }
+    this.states.set(task.id, 'running');
+    const executor = this.runner.registry.get(task.type);
+    const resumed = (row.startedAt?.getTime() ?? 0) < this.startedAt.getTime() - 1;
+    if (!executor) return this.finish(stage, row, task, { status: 'failed', error: `no executor for task type ${task.type}` }, row.retryCount);
+    if (resumed && executor.onRestart === 'at-most-once') {
+      // It may have happened just before the restart; repeating it could do it twice.
+      return this.finish(stage, row, task, { status: 'succeeded', output: 'not repeated after an operator restart (at most once); completion unconfirmed' }, row.retryCount);
+    }
+    let output = row.outputTail ?? '';
+    const log = (line: string) => {
+      output = tail(`${output}${mask(line)}\n`);
+      this.current = `${stage.name}/${task.id}: ${mask(line)}`.slice(0, 250);
+      this.report();
+    };
+    this.current = `${stage.name}/${task.id}`;
+    this.report();
+    for (let attempt = row.retryCount + 1; ; attempt++) {
+      const signals = [this.signal];
+      if (task.timeoutSeconds) signals.push(AbortSignal.timeout(task.timeoutSeconds * 1000));
+      const signal = AbortSignal.any(signals);
+      let outcome: TaskOutcome;
+      try {
+        outcome = await executor.run(this.runner.context(this.job, task, row.dedupKey, row, attempt, resumed && attempt === row.retryCount + 1, signal, { ...this.resultsById }, log));
+      } catch (error) {
+        if (this.signal.aborted) throw new Cancelled('cancelled');
+        outcome = signal.aborted ? { status: 'failed', error: `timed out after ${task.timeoutSeconds}s` } : { status: 'failed', error: errorText(error) };
+      }
+      if (outcome.status === 'failed' && outcome.retryable !== false && attempt <= (task.retry ?? 0) && !this.signal.aborted) {
+        const fresh = (await repo.getTaskRun(row.id)) ?? row;
+        row = await repo.updateTaskRun(fresh.id, fresh.lockVersion, { retryCount: attempt, error: mask(outcome.error).slice(0, 4000) });
+        log(`attempt ${attempt} failed: ${outcome.error}; retrying in ${task.retryDelaySeconds ?? 10}s`);
+        await sleepAbortable((task.retryDelaySeconds ?? 10) * 1000, this.signal);
+        continue;
+      }
+      if (output && !outcome.output) outcome = { ...outcome, output };
+      return this.finish(stage, row, task, outcome, attempt - 1);
+    }
+  }
+
+  private async finish(stage: StagePlan, row: TaskRun, task: Task, outcome: TaskOutcome, retries: number): Promise<{ id: string; error?: string; skipRemaining?: boolean }> {
+    const mask = this.runner.masker;
+    const fresh = (await this.runner.repo.getTaskRun(row.id)) ?? row;
+    const branchFail = outcome.status === 'succeeded' && outcome.branch === 'fail';
+    const failed = outcome.status === 'failed' || branchFail;
+    const error = outcome.status === 'failed' ? mask(outcome.error) : branchFail ? `condition task ${task.id} chose fail` : undefined;
+    const updated = await this.runner.repo.updateTaskRun(fresh.id, fresh.lockVersion, {
+      status: failed ? 'failed' : 'succeeded',
+      retryCount: retries,
+      finishedAt: this.runner.clock(),
+      outputTail: outcome.output ? tail(mask(outcome.output)) : null,
+      error: error ? error.slice(0, 4000) : null,
+    });
+    this.taskRows.get(stage.name)!.set(task.id, updated);
+    this.states.set(task.id, failed ? 'failed' : 'succeeded');
+    this.resultsById[task.id] = { status: failed ? 'failed' : 'succeeded', ...(outcome.output ? { output: mask(outcome.output) } : {}) };
+    this.report();
+    return { id: task.id, ...(error ? { error: `task ${task.id}: ${error}` } : {}), ...(outcome.status === 'succeeded' && outcome.branch === 'skip_remaining' ? { skipRemaining: true } : {}) };
+  }
+}
+
+function sleepAbortable(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Cancelled('cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Cancelled('cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,209 @@
+/**
+ * The operator process: history database, informers for the four kinds, leader election, one keyed work
+ * queue per kind, the controllers and the target runner. Only the leader reconciles; a replica that
+ * loses the lease stops its queues and its running work at once (it resumes from history when it leads
+ * again), so two replicas never act on the same release.
+ *
+ * @dot-i/k8s-operator is not used in the hot path: its 1.3.9 release builds on @kubernetes/client-node
+ * 0.20 while this project uses 1.x, its watches end the process on an error, and it funnels every event
+ * of every kind through one queue. Informers, queues, finalizers and leader election are therefore our
+ * own (operator/src/runtime); see `operator/src/cli/operator-command.ts` for process lifecycle.
+ */
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { GROUP_VERSION } from './api/common.ts';
+import { KINDS } from './api/kinds.ts';
+import { createMasker } from './planning/masking.ts';
+import { isTerminal } from './planning/release-machine.ts';
+import { EventRecorder } from './runtime/event-recorder.ts';
+import { Informer, type KubeObject } from './runtime/informer.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import { WorkQueue } from './runtime/work-queue.ts';
+import { openDatabase, createRepository, type OpenedDatabase, type Repository } from './storage/index.ts';
+import { createTaskRegistry } from './tasks/registry.ts';
+import { createWorkloadDriver } from './kubernetes/workload-driver.ts';
+import { TargetRunner } from './engine/target-runner.ts';
+import { CustomResources } from './controllers/custom-resources.ts';
+import { ReleaseController } from './controllers/release-controller.ts';
+import { PipelineController } from './controllers/pipeline-controller.ts';
+import { TargetController } from './controllers/target-controller.ts';
+import { ReleaseAppController } from './controllers/release-app-controller.ts';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** PostgreSQL URL; without it an embedded PGlite database (in `dataDir`, or in memory). */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** Watch one namespace; all when absent. */
+  namespace?: string;
+  /** Where the leader-election Lease lives. */
+  leaseNamespace?: string;
+  leaseName?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  concurrency?: number;
+  /** Finished Releases kept per namespace (history stays in the database). */
+  keepFinished?: number;
+  /** How often workloads are polled while a rollout runs. */
+  pollIntervalMs?: number;
+  approvalPollIntervalMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunningOperator {
+  readonly identity: string;
+  readonly repo: Repository;
+  readonly database: OpenedDatabase;
+  isLeader(): boolean;
+  /** Resolves when the queues have nothing to do and no target work runs (tests, demo). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const plural = (kind: string) => KINDS.find((k) => k.kind === kind)!.plural;
+
+export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
+  const log = o.log ?? ((m: string) => console.log(m));
+  const identity = o.identity ?? `${hostname()}-${process.pid}`;
+  const database = await openDatabase({ ...(o.databaseUrl ? { url: o.databaseUrl } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
+  const repo = createRepository(database.db);
+  const recorder = new EventRecorder(o.kubeConfig, 'shipway-operator', identity, (e) => log(`event: ${e instanceof Error ? e.message : String(e)}`));
+  const driver = createWorkloadDriver({ kubeConfig: o.kubeConfig, ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}) });
+  const registry = createTaskRegistry({ ...(o.approvalPollIntervalMs ? { approvalPollIntervalMs: o.approvalPollIntervalMs } : {}) });
+
+  let leading = false;
+  let queues: Record<string, WorkQueue> = {};
+  const enqueue = (kind: string, key: string) => {
+    if (leading) queues[kind]?.add(key);
+  };
+  const requeueAfter = (kind: string) => (key: string, ms: number) => {
+    if (leading) queues[kind]?.addAfter(key, ms);
+  };
+
+  const runner = new TargetRunner({
+    repo,
+    registry,
+    driver,
+    // Secret variables arrive with the variables resolver; until then there is nothing to hide.
+    mask: createMasker([]),
+    onChange: (key) => enqueue('Release', key),
+    log,
+  });
+
+  const informer = (kind: string, onEvent: (object: KubeObject) => void) =>
+    new Informer({
+      kubeConfig: o.kubeConfig,
+      apiVersion: GROUP_VERSION,
+      kind,
+      plural: plural(kind),
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+      onEvent: (_type, object) => onEvent(object),
+      onError: (e) => log(`watch ${kind}: ${e instanceof Error ? e.message : String(e)}`),
+    });
+  const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+  let releaseInformer: Informer;
+  /** A change to a Target, Pipeline or ReleaseApp can unblock the active Releases of its namespace. */
+  const touchReleases = (namespace: string | undefined) => {
+    for (const r of releaseInformer.list()) {
+      if (r.metadata?.namespace === namespace && !isTerminal((r as KubeObject & { status?: { phase?: string } }).status?.phase)) enqueue('Release', keyOf(r));
+    }
+  };
+  releaseInformer = informer('Release', (obj) => enqueue('Release', keyOf(obj)));
+  const targetInformer = informer('Target', (obj) => {
+    enqueue('Target', keyOf(obj));
+    touchReleases(obj.metadata?.namespace);
+  });
+  const pipelineInformer = informer('Pipeline', (obj) => {
+    enqueue('Pipeline', keyOf(obj));
+    touchReleases(obj.metadata?.namespace);
+  });
+  const appInformer = informer('ReleaseApp', (obj) => {
+    enqueue('ReleaseApp', keyOf(obj));
+    touchReleases(obj.metadata?.namespace);
+  });
+  const informers = [releaseInformer, targetInformer, pipelineInformer, appInformer];
+
+  const releases = new ReleaseController({
+    releases: new CustomResources(o.kubeConfig, plural('Release')),
+    targets: targetInformer,
+    pipelines: pipelineInformer,
+    releaseApps: appInformer,
+    releaseCache: releaseInformer,
+    repo,
+    runner,
+    recorder,
+    requeueAfter: requeueAfter('Release'),
+    ...(o.keepFinished !== undefined ? { keepFinished: o.keepFinished } : {}),
+    log,
+  });
+  const pipelines = new PipelineController(new CustomResources(o.kubeConfig, plural('Pipeline')));
+  const targets = new TargetController(new CustomResources(o.kubeConfig, plural('Target')), driver, requeueAfter('Target'));
+  const apps = new ReleaseAppController(new CustomResources(o.kubeConfig, plural('ReleaseApp')), releaseInformer, repo);
+  // A Release's progress changes its apps' status.
+  const releaseToApps = (key: string) => {
+    const [ns, name] = key.split('/');
+    for (const a of appInformer.list()) {
+      if (a.metadata?.namespace === ns && (a as KubeObject & { spec?: { release?: string } }).spec?.release === name) enqueue('ReleaseApp', keyOf(a));
+    }
+  };
+
+  const onError = (kind: string) => (key: string, error: unknown, how: string) => log(`${kind} ${key}: ${how} error: ${error instanceof Error ? error.message : String(error)}`);
+  const startLeading = () => {
+    log(`${identity}: leading`);
+    leading = true;
+    queues = {
+      Release: new WorkQueue(async (key) => {
+        await releases.reconcile(key);
+        releaseToApps(key);
+      }, { concurrency: o.concurrency ?? 8, onError: onError('Release') }),
+      Pipeline: new WorkQueue((key) => pipelines.reconcile(key), { concurrency: 2, onError: onError('Pipeline') }),
+      Target: new WorkQueue((key) => targets.reconcile(key), { concurrency: 4, onError: onError('Target') }),
+      ReleaseApp: new WorkQueue((key) => apps.reconcile(key), { concurrency: 4, onError: onError('ReleaseApp') }),
+    };
+    for (const [kind, inf] of [['Release', releaseInformer], ['Target', targetInformer], ['Pipeline', pipelineInformer], ['ReleaseApp', appInformer]] as const) {
+      for (const obj of inf.list()) enqueue(kind, keyOf(obj));
+    }
+  };
+  const stopLeading = () => {
+    if (!leading) return;
+    log(`${identity}: stopped leading`);
+    leading = false;
+    for (const q of Object.values(queues)) q.stop();
+    queues = {};
+    void runner.stop().then(() => runner.restart());
+  };
+
+  await Promise.all(informers.map((i) => i.start()));
+  const elector = new LeaderElector({
+    kubeConfig: o.kubeConfig,
+    namespace: o.leaseNamespace ?? o.namespace ?? 'default',
+    name: o.leaseName ?? 'shipway-operator',
+    identity,
+    ...(o.leaseDurationMs ? { leaseDurationMs: o.leaseDurationMs } : {}),
+    ...(o.renewDeadlineMs ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
+    ...(o.retryPeriodMs ? { retryPeriodMs: o.retryPeriodMs } : {}),
+    onStartedLeading: startLeading,
+    onStoppedLeading: stopLeading,
+    onError: (e) => log(`leader election: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  elector.start();
+
+  return {
+    identity,
+    repo,
+    database,
+    isLeader: () => leading,
+    idle: async () => {
+      await Promise.all(Object.values(queues).map((q) => q.idle()));
+    },
+    stop: async () => {
+      await elector.stop();
+      stopLeading();
+      for (const i of informers) i.stop();
+      await runner.stop();
+      await database.close();
+    },
+  };
+}

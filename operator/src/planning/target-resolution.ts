@@ -1,0 +1,48 @@
+/**
+ * Which Targets an environment of a Release covers, pure: by name or by label selector, always limited to
+ * Targets that declare that environment. Problems come back as one message naming the environment and why.
+ */
+import type { Environment } from '../api/release.ts';
+import type { TargetSpec } from '../api/target.ts';
+import { labelSelectorFromObject } from './selectors.ts';
+
+export interface TargetObject {
+  name: string;
+  labels: Record<string, string>;
+  spec: TargetSpec;
+}
+
+export interface ResolvedEnvironment {
+  name: string;
+  targets: TargetObject[];
+  error?: string;
+}
+
+/** Target types the operator drives itself; the others need an agent. */
+const IN_CLUSTER = new Set(['kubernetes']);
+
+export function resolveEnvironment(env: Environment, targets: readonly TargetObject[]): ResolvedEnvironment {
+  const inEnv = targets.filter((t) => t.spec.environment === env.name);
+  let chosen: TargetObject[];
+  if (env.targets?.names) {
+    const byName = new Map(targets.map((t) => [t.name, t]));
+    const missing = env.targets.names.filter((n) => !byName.has(n));
+    if (missing.length > 0) return { name: env.name, targets: [], error: `environment ${env.name}: target${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}` };
+    const elsewhere = env.targets.names.filter((n) => byName.get(n)!.spec.environment !== env.name);
+    if (elsewhere.length > 0) {
+      return { name: env.name, targets: [], error: `environment ${env.name}: ${elsewhere.map((n) => `${n} belongs to environment ${byName.get(n)!.spec.environment}`).join(', ')}` };
+    }
+    chosen = env.targets.names.map((n) => byName.get(n)!);
+  } else if (env.targets?.selector) {
+    const matches = labelSelectorFromObject(env.targets.selector);
+    chosen = inEnv.filter((t) => matches(t.labels));
+  } else {
+    chosen = inEnv;
+  }
+  if (chosen.length === 0) return { name: env.name, targets: [], error: `environment ${env.name}: no targets matched` };
+  const unsupported = chosen.filter((t) => !IN_CLUSTER.has(t.spec.type));
+  if (unsupported.length > 0) {
+    return { name: env.name, targets: [], error: `environment ${env.name}: ${unsupported.map((t) => `${t.name} is a ${t.spec.type} target`).join(', ')}; agent targets are not supported yet` };
+  }
+  return { name: env.name, targets: [...chosen].sort((a, b) => a.name.localeCompare(b.name)) };
+}
