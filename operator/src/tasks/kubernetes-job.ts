@@ -189,7 +189,15 @@ export async function runJob(context: TaskContext, work: JobWork, options: JobRu
     }
     context.log(`reattached to Job ${namespace}/${name}`);
   }
-  if (Object.keys(secretData).length > 0) await ensureSecret(core, context, job, name, namespace, secretData);
+  if (Object.keys(secretData).length > 0) {
+    try {
+      await ensureSecret(core, context, job, name, namespace, secretData);
+    } catch (error) {
+      // Without its Secret the pod would wait forever; the next attempt starts over with a new Job.
+      await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+      throw error;
+    }
+  }
 
   const finished = await follow(batch, context, name, namespace, options.pollIntervalMs ?? DEFAULT_POLL_MS);
   if (finished === 'deleted') return { status: 'failed', error: `Job ${namespace}/${name} was deleted before it finished`, retryable: true };

@@ -31,9 +31,9 @@ export function createTaskRegistry(options: TaskRegistryOptions = {}): TaskRegis
     createDeployExecutor(),
     createRollbackExecutor(),
     createCleanupExecutor(),
-    createNotifyExecutor(options.webhookTimeoutMs === undefined ? {} : { requestTimeoutMs: options.webhookTimeoutMs }),
-    createWaitExecutor(options.approvalPollIntervalMs === undefined ? {} : { approvalPollIntervalMs: options.approvalPollIntervalMs }),
-    createApprovalExecutor(options.approvalPollIntervalMs === undefined ? {} : { pollIntervalMs: options.approvalPollIntervalMs }),
+    createNotifyExecutor({ requestTimeoutMs: options.webhookTimeoutMs }),
+    createWaitExecutor({ approvalPollIntervalMs: options.approvalPollIntervalMs }),
+    createApprovalExecutor({ pollIntervalMs: options.approvalPollIntervalMs }),
     createConditionExecutor(),
     ...AGENT_ONLY_TASK_TYPES.map((type) => createAgentOnlyExecutor(type)),
   ];
