@@ -178,8 +178,10 @@ export async function runJob(context: TaskContext, work: JobWork, options: JobRu
   const manifest = jobManifest(context, work, name, namespace, env, options.ttlSecondsAfterFinished ?? DEFAULT_TTL_SECONDS);
 
   let job: V1Job;
+  let created = false;
   try {
     job = await batch.createNamespacedJob({ namespace, body: manifest });
+    created = true;
     context.log(`created Job ${namespace}/${name}`);
   } catch (error) {
     if (!isStatus(error, 409)) throw new Error(`creating Job ${namespace}/${name} failed: ${apiMessage(error)}`, { cause: error });
@@ -193,8 +195,9 @@ export async function runJob(context: TaskContext, work: JobWork, options: JobRu
     try {
       await ensureSecret(core, context, job, name, namespace, secretData);
     } catch (error) {
-      // Without its Secret the pod would wait forever; the next attempt starts over with a new Job.
-      await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+      // Without its Secret the new pod would wait forever, so the next attempt starts over with a new Job.
+      // A Job found on reattach is left alone: it may have run already.
+      if (created) await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' }).catch(() => undefined);
       throw error;
     }
   }
