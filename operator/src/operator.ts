@@ -103,14 +103,14 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       onError: (e) => log(`watch ${kind}: ${e instanceof Error ? e.message : String(e)}`),
     });
   const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
-  let releaseInformer: Informer;
+  const releaseInformer: Informer = informer('Release', (obj) => enqueue('Release', keyOf(obj)));
   /** A change to a Target, Pipeline or ReleaseApp can unblock the active Releases of its namespace. */
   const touchReleases = (namespace: string | undefined) => {
     for (const r of releaseInformer.list()) {
       if (r.metadata?.namespace === namespace && !isTerminal((r as KubeObject & { status?: { phase?: string } }).status?.phase)) enqueue('Release', keyOf(r));
     }
   };
-  releaseInformer = informer('Release', (obj) => enqueue('Release', keyOf(obj)));
+
   const targetInformer = informer('Target', (obj) => {
     enqueue('Target', keyOf(obj));
     touchReleases(obj.metadata?.namespace);

@@ -1,6 +1,7 @@
 /** The `shipway` command line. */
 import { Command, CommanderError } from 'commander';
 import { PathNotFoundError } from './manifest-files.ts';
+import { runOperator, type OperatorCommandOptions } from './operator-command.ts';
 import { runValidate, type Output } from './validate-command.ts';
 
 const consoleOutput: Output = {
@@ -22,6 +23,22 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .argument('<paths...>', 'manifest files or directories (searched for *.yaml, *.yml, *.json)')
     .action(async (paths: string[]) => {
       exitCode = await runValidate(paths, io);
+    });
+
+  program
+    .command('operator')
+    .description('Run the operator: reconcile Releases, Pipelines, Targets and ReleaseApps until SIGTERM.')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--database-url <url>', 'PostgreSQL URL (default: DATABASE_URL; without one, embedded PGlite)')
+    .option('--data-dir <dir>', 'PGlite data directory (default: in memory)')
+    .option('--namespace <ns>', 'watch one namespace (default: all)')
+    .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: the watched one, else default)')
+    .option('--identity <id>', 'this replica in the Lease (default: host name and pid)')
+    .option('--keep-finished <n>', 'finished Releases kept per namespace (history stays in the database)')
+    .option('--concurrency <n>', 'Releases reconciled at once (default 8)')
+    .option('--poll-interval <ms>', 'how often a rolling-out workload is looked at (default 500)')
+    .action(async (options: OperatorCommandOptions) => {
+      exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });
 
   try {

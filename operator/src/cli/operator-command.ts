@@ -1,0 +1,55 @@
+/**
+ * `shipway operator`: runs the operator until SIGTERM or SIGINT, then stops cleanly — it releases its
+ * lease so a standby replica takes over at once, and leaves unfinished work in history to be resumed.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { startOperator } from '../operator.ts';
+
+export interface OperatorCommandOptions {
+  kubeconfig?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+  namespace?: string;
+  leaseNamespace?: string;
+  identity?: string;
+  keepFinished?: string;
+  concurrency?: string;
+  pollInterval?: string;
+}
+
+const int = (value: string | undefined, name: string) => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
+  return n;
+};
+
+export async function runOperator(options: OperatorCommandOptions, log: (line: string) => void): Promise<number> {
+  const kubeConfig = new KubeConfig();
+  if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  const keepFinished = int(options.keepFinished, 'keep-finished');
+  const concurrency = int(options.concurrency, 'concurrency');
+  const pollIntervalMs = int(options.pollInterval, 'poll-interval');
+  const operator = await startOperator({
+    kubeConfig,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.leaseNamespace ? { leaseNamespace: options.leaseNamespace } : {}),
+    ...(options.identity ? { identity: options.identity } : {}),
+    ...(keepFinished !== undefined ? { keepFinished } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(pollIntervalMs ? { pollIntervalMs } : {}),
+    log: (line) => log(`${new Date().toISOString()} ${line}`),
+  });
+  log(`${new Date().toISOString()} shipway operator ${operator.identity} started; history in ${operator.database.description}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log(`${new Date().toISOString()} stopping`);
+  await operator.stop();
+  return 0;
+}
