@@ -34,7 +34,10 @@ describe('blue-green', () => {
     expect(await images('app=web,shipway.dev/color=green')).toEqual(Array(3).fill(image('1.1.0')));
     expect(await images('app=web,shipway.dev/color=blue')).toEqual(Array(3).fill(image('1.0.0')));
     expect(await c.driver.observe(t)).toMatchObject({ version: '1.0.0' });
+    const greenVersion = async () => (await c.apps.readNamespacedDeployment({ namespace: ns, name: 'web-green' })).metadata?.resourceVersion;
+    const before = await greenVersion();
     expect((await c.driver.deployGreen(t, [{ image: image('1.1.0') }])).pinned).toBe(false);
+    expect(await greenVersion()).toBe(before);
 
     expect(await c.driver.switchService(t)).toEqual({ live: 'green', changed: true });
     expect(await c.driver.switchService(t)).toEqual({ live: 'green', changed: false });

@@ -9,8 +9,6 @@ const codeOf = (error: unknown): number | undefined => (error instanceof ApiExce
 
 export const isNotFound = (error: unknown): boolean => codeOf(error) === 404;
 
-export const isConflict = (error: unknown): boolean => codeOf(error) === 409;
-
 /** The Status message of an API error (or the error's own message), without headers or bodies. */
 export function apiErrorMessage(error: unknown): string {
   if (error instanceof ApiException) {

@@ -76,7 +76,7 @@ async function retire(w: TargetWorkload, color: Color, keep: boolean): Promise<v
   if (workload && workload.spec?.replicas !== 0) await w.client.patch('Deployment', w.namespace, name, { strategy: 'merge', body: { spec: { replicas: 0 } } });
 }
 
-export async function deployGreen(w: TargetWorkload, images: readonly ImageChange[], options: Omit<FollowOptions, 'onProgress'> & { onProgress?: (message: string) => void }): Promise<GreenDeployment> {
+export async function deployGreen(w: TargetWorkload, images: readonly ImageChange[], options: FollowOptions): Promise<GreenDeployment> {
   const serviceName = requireService(w);
   let service = await readService(w, serviceName);
   const live = liveColor(service);

@@ -60,7 +60,7 @@ export async function canaryState(w: TargetWorkload): Promise<RolloutState> {
  * done (while it runs, the canary keeps serving its share). A failed rollout leaves the canary in place for
  * the caller's rollback to remove. Safe to repeat: each step is idempotent.
  */
-export async function promoteCanary(w: TargetWorkload, images: readonly ImageChange[], cause: string, options: Omit<FollowOptions, 'pollIntervalMs'> & { pollIntervalMs: number }): Promise<RolloutState> {
+export async function promoteCanary(w: TargetWorkload, images: readonly ImageChange[], cause: string, options: FollowOptions): Promise<RolloutState> {
   requireDeployment(w, 'an in-workload canary');
   await operations.setImages(w, images, cause);
   const state = await operations.waitForRollout(w, options);
