@@ -78,7 +78,7 @@ async function retire(w: TargetWorkload, color: Color, keep: boolean): Promise<v
 
 export async function deployGreen(w: TargetWorkload, images: readonly ImageChange[], options: FollowOptions): Promise<GreenDeployment> {
   const serviceName = requireService(w);
-  let service = await readService(w, serviceName);
+  const service = await readService(w, serviceName);
   const live = liveColor(service);
   const preview = previewColor(service);
   if (preview === live) throw new WorkloadError(`the Service ${w.namespace}/${serviceName} already routes to the ${live} preview; finish or abort that blue-green release first`);
@@ -94,7 +94,7 @@ export async function deployGreen(w: TargetWorkload, images: readonly ImageChang
     }
     const state = await waitForRollout(liveTarget, options);
     if (state.state !== 'done') throw new WorkloadError(`labelling the pods of Deployment ${w.namespace}/${liveName} with ${COLOR_LABEL}=${live} did not roll out: ${state.message}`);
-    service = await select(w, serviceName, live);
+    await select(w, serviceName, live);
     pinned = true;
   }
   if (preview !== color) await annotate(w, serviceName, color);
