@@ -81,6 +81,11 @@ export class ReleaseController {
     const problems = this.problems(release);
     const targets = this.targetsIn(namespace);
     const environments = spec.environments.map((env) => resolveEnvironment(env, targets));
+    // Targets may be applied after the Release (GitOps order): until an environment has started, targets it
+    // cannot find hold the release back with a condition instead of failing it.
+    for (const env of environments) {
+      if (env.error && !status.environments?.find((e) => e.name === env.name)?.targets?.length) problems.push(env.error);
+    }
     const row = await repo.upsertRelease({
       uid, namespace, name: release.metadata.name, project: spec.project, version: spec.version, operation: spec.operation ?? 'deploy',
       spec: spec as unknown as Record<string, unknown>, createdBy: annotations['shipway.dev/created-by'] ?? null,

@@ -13,6 +13,7 @@ import { withTag } from '../planning/workload-rollout.ts';
 import { nextTasks, targetStages, type StagePlan, type TaskState } from '../planning/target-pipeline.ts';
 import { evaluateCondition } from '../planning/task-condition.ts';
 import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
+import { sleep } from '../tasks/sleep.ts';
 import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskOutcome, TaskRegistry, WorkloadDriver } from '../tasks/task-executor.ts';
 
 export interface ReleaseRef {
@@ -163,6 +164,7 @@ export class TargetRunner {
     const key = deployKey(job);
     const startedAt = this.now();
     let observedVersion: string | undefined;
+    let observeError: string | undefined;
     try {
       const observed = await driver.observe(job.target);
       observedVersion = observed.version;
@@ -171,8 +173,8 @@ export class TargetRunner {
       const current = container ? observed.images[container] : undefined;
       job = { ...job, units: job.units.map((u) => (u.images.length > 0 || !current ? u : { ...u, images: [{ image: withTag(current, u.version) }] })) };
     } catch (error) {
-      this.update(job, (w) => (w.deploy = { attempt: job.attempt, state: 'failed', error: this.o.mask(errorText(error)), startedAt: iso(startedAt), finishedAt: iso(this.now()) }));
-      return;
+      // Recorded like any failed attempt, so history shows it and a retry is a second attempt.
+      observeError = this.o.mask(errorText(error));
     }
     const rows: Deployment[] = [];
     for (const unit of job.units) {
@@ -188,8 +190,9 @@ export class TargetRunner {
           version: unit.version,
           previousVersion: observedVersion ?? null,
           operation: job.release.operation,
-          status: 'running',
+          status: observeError ? 'failed' : 'running',
           startedAt,
+          ...(observeError ? { error: observeError, finishedAt: this.now() } : {}),
         }),
       );
     }
@@ -614,7 +617,7 @@ class PipelineRun {
         const fresh = (await repo.getTaskRun(row.id)) ?? row;
         row = await repo.updateTaskRun(fresh.id, fresh.lockVersion, { retryCount: attempt, error: mask(outcome.error).slice(0, 4000) });
         log(`attempt ${attempt} failed: ${outcome.error}; retrying in ${task.retryDelaySeconds ?? 10}s`);
-        await sleepAbortable((task.retryDelaySeconds ?? 10) * 1000, this.signal);
+        await sleep((task.retryDelaySeconds ?? 10) * 1000, this.signal);
         continue;
       }
       if (output && !outcome.output) outcome = { ...outcome, output };
@@ -641,19 +644,4 @@ class PipelineRun {
     this.report();
     return { id: task.id, ...(error ? { error: `task ${task.id}: ${error}` } : {}), ...(outcome.status === 'succeeded' && outcome.branch === 'skip_remaining' ? { skipRemaining: true } : {}) };
   }
-}
-
-function sleepAbortable(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Cancelled('cancelled'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Cancelled('cancelled'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
