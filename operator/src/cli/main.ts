@@ -37,6 +37,9 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .option('--keep-finished <n>', 'finished Releases kept per namespace (history stays in the database)')
     .option('--concurrency <n>', 'Releases reconciled at once (default 8)')
     .option('--poll-interval <ms>', 'how often a rolling-out workload is looked at (default 500)')
+    .option('--lease-duration <ms>', 'leader election: a lease not renewed this long may be taken over (default 15000)')
+    .option('--renew-deadline <ms>', 'leader election: a leader that cannot renew this long stops leading (default 10000)')
+    .option('--retry-period <ms>', 'leader election: how often the lease is renewed or tried (default 2000)')
     .action(async (options: OperatorCommandOptions) => {
       exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });

@@ -15,6 +15,9 @@ export interface OperatorCommandOptions {
   keepFinished?: string;
   concurrency?: string;
   pollInterval?: string;
+  leaseDuration?: string;
+  renewDeadline?: string;
+  retryPeriod?: string;
 }
 
 const int = (value: string | undefined, name: string) => {
@@ -31,6 +34,9 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
   const keepFinished = int(options.keepFinished, 'keep-finished');
   const concurrency = int(options.concurrency, 'concurrency');
   const pollIntervalMs = int(options.pollInterval, 'poll-interval');
+  const leaseDurationMs = int(options.leaseDuration, 'lease-duration');
+  const renewDeadlineMs = int(options.renewDeadline, 'renew-deadline');
+  const retryPeriodMs = int(options.retryPeriod, 'retry-period');
   const operator = await startOperator({
     kubeConfig,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
@@ -41,6 +47,9 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
     ...(keepFinished !== undefined ? { keepFinished } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(pollIntervalMs ? { pollIntervalMs } : {}),
+    ...(leaseDurationMs ? { leaseDurationMs } : {}),
+    ...(renewDeadlineMs ? { renewDeadlineMs } : {}),
+    ...(retryPeriodMs ? { retryPeriodMs } : {}),
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   log(`${new Date().toISOString()} shipway operator ${operator.identity} started; history in ${operator.database.description}`);
