@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { useEngine, workloads } from './engine-fixture.ts';
 
-const engine = useEngine();
+// Retention keeps two finished Releases per namespace; the scenarios make at most two each, but one.
+const engine = useEngine({ keepFinished: 2 });
 
 const release = (namespace: string, name: string, body: string) => `
 apiVersion: shipway.dev/v1alpha1
@@ -152,5 +153,20 @@ ${release(ns, 'r', `  environments: [{ name: pre, promotion: auto }]`)}`);
     expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.1.0');
     const history = await historyOf(ns, 'r');
     expect(history.deployments.filter((d) => d.operation === 'rollback').map((d) => `${d.target}:${d.version}:${d.status}`)).toEqual([`${ns}/b:1.0.0:succeeded`]);
+  }, 90_000);
+
+  it('keeps the newest finished Releases of a namespace and deletes older ones, keeping their history', async () => {
+    const ns = await engine.namespace('retention');
+    await engine.apply(workloads(ns, 'pre', ['a']));
+    const uids: string[] = [];
+    for (const [i, version] of ['1.1.0', '1.2.0', '1.3.0'].entries()) {
+      await engine.apply(release(ns, `r${i}`, `  environments: [{ name: pre, promotion: auto }]`).replace('version: 1.1.0', `version: ${version}`));
+      const done = await engine.waitFor(ns, `r${i}`, (r) => r.status?.phase === 'Succeeded', `r${i} succeeds`);
+      uids.push(done.metadata.uid);
+    }
+    await expect.poll(async () => (await engine.json(['get', 'releases', '-n', ns])).items.map((r: { metadata: { name: string } }) => r.metadata.name), { timeout: 15_000 }).toEqual(['r1', 'r2']);
+    const row = await engine.operator.repo.getReleaseByUid(uids[0]!);
+    expect(row).toMatchObject({ name: 'r0', phase: 'Succeeded', version: '1.1.0' });
+    expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.3.0');
   }, 90_000);
 });

@@ -157,7 +157,7 @@ export class ReleaseController {
       await this.o.releases.patchMetadata(current, { annotations: Object.fromEntries(ACTION_ANNOTATIONS.filter((a) => a in annotations).map((a) => [a, null])) });
     }
     await this.recordPhase(row, next);
-    if (isTerminal(next.phase) && !isTerminal(status.phase)) await this.retain(namespace);
+    if (isTerminal(next.phase) && !isTerminal(status.phase)) await this.retain(namespace, { ...current, status: next });
     if (out.requeueAfterMs !== undefined) this.o.requeueAfter(`${namespace}/${release.metadata.name}`, out.requeueAfterMs);
   }
 
@@ -233,11 +233,13 @@ export class ReleaseController {
   }
 
   /** Keeps the newest `keepFinished` finished Releases of a namespace. */
-  private async retain(namespace: string) {
+  private async retain(namespace: string, justFinished: CustomObject) {
     const keep = this.o.keepFinished;
     if (keep === undefined) return;
     const finished = this.o.releases;
-    const list = (await this.listReleases(namespace)).filter((r) => isTerminal(r.status?.phase) && r.status?.finishedAt && !r.metadata.deletionTimestamp);
+    // The cache may not show the status written a moment ago yet.
+    const cached = (await this.listReleases(namespace)).filter((r) => r.metadata.uid !== justFinished.metadata.uid);
+    const list = [...cached, justFinished].filter((r) => isTerminal(r.status?.phase) && r.status?.finishedAt && !r.metadata.deletionTimestamp);
     list.sort((a, b) => Date.parse(b.status.finishedAt) - Date.parse(a.status.finishedAt) || String(b.metadata.name).localeCompare(String(a.metadata.name)));
     for (const old of list.slice(keep)) {
       this.o.log?.(`retention: deleting finished Release ${namespace}/${old.metadata.name} (history stays in the database)`);
