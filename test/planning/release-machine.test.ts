@@ -226,7 +226,7 @@ describe('canary', () => {
     expect(w.last.requeueAfterMs).toBe(60_000);
     w.now += 60_000;
     w.step();
-    expect(w.effects('verify')).toEqual([{ kind: 'verify', environment: 'prod', target: 'b', attempt: 1 }]);
+    expect(w.effects('verify')).toEqual([{ kind: 'verify', environment: 'prod', target: 'b', attempt: 1, stepIndex: 0, mode: 'update' }]);
     w.verified('prod', 'b', 'succeeded');
     w.step();
     expect(w.env('prod').waitingFor).toBe('a promote action to continue after canary');
@@ -242,7 +242,7 @@ describe('canary', () => {
     w.finish('prod', 'b', 'failed', { error: 'deployment "b" exceeded its progress deadline' });
     w.step();
     expect(w.target('prod', 'b').phase).toBe('RollingBack');
-    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'b', round: 1, toVersion: '1.0.0', reason: 'deployment "b" exceeded its progress deadline' }]);
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'b', round: 1, toVersion: '1.0.0', reason: 'deployment "b" exceeded its progress deadline', mode: 'update' }]);
     expect(w.status.message).toContain('rolling back');
     w.rolledBack('prod', 'b');
     w.step();
@@ -309,7 +309,7 @@ describe('actions', () => {
     w.step({ action: 'retry' });
     expect(w.last.actionResult?.message).toBe('retry: a (attempt 2)');
     expect(w.status.phase).toBe('Deploying');
-    expect(w.effects('deploy')).toEqual([{ kind: 'deploy', environment: 'pre', target: 'a', attempt: 2, stepIndex: 0 }]);
+    expect(w.effects('deploy')).toEqual([{ kind: 'deploy', environment: 'pre', target: 'a', attempt: 2, stepIndex: 0, mode: 'update' }]);
     w.step(); // the attempt-1 failure is not taken for attempt 2
     expect(w.target('pre', 'a').phase).toBe('Pending');
     w.finish('pre', 'a');
@@ -330,7 +330,7 @@ describe('actions', () => {
     expect(w.status.phase).toBe('Succeeded');
     w.step({ action: 'rollback', target: 'c', actor: 'ops' });
     expect(w.last.actionResult?.result).toBe('Applied');
-    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'c', round: 1, toVersion: '1.0.0', reason: 'rollback requested by ops' }]);
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'c', round: 1, toVersion: '1.0.0', reason: 'rollback requested by ops', mode: 'update' }]);
     w.rolledBack('prod', 'c');
     w.step();
     expect(w.target('prod', 'c').phase).toBe('RolledBack');
@@ -392,3 +392,38 @@ describe('multi-cluster ordered canary', () => {
     expect(w.deploys().sort()).toEqual(['ap', 'us']);
   });
 });
+
+describe('in-workload canary of one target', () => {
+  const single = () =>
+    new World(spec({ environments: [{ name: 'prod', promotion: 'auto', targets: { names: ['w'] }, strategy: { type: 'canary', canary: { percent: 20, verifySeconds: 10, autoPromote: false, autoRollback: true } } }] }), { prod: ['w'] });
+
+  it('runs the canary beside the workload, then promotes the same target', () => {
+    const w = single();
+    w.step();
+    expect(w.effects('deploy')).toEqual([{ kind: 'deploy', environment: 'prod', target: 'w', attempt: 1, stepIndex: 0, mode: 'canary', canaryPercent: 20 }]);
+    w.finish('prod', 'w', 'succeeded', { step: 0 });
+    w.step();
+    w.now += 10_000;
+    w.step();
+    w.verified('prod', 'w', 'succeeded');
+    w.step();
+    expect(w.env('prod').waitingFor).toBe('a promote action to continue after canary');
+    w.step({ action: 'promote' });
+    expect(w.effects('deploy')).toEqual([{ kind: 'deploy', environment: 'prod', target: 'w', attempt: 1, stepIndex: 1, mode: 'promote' }]);
+    w.step(); // the canary step's success is not taken for the promotion
+    expect(w.target('prod', 'w').phase).toBe('Pending');
+    w.finish('prod', 'w', 'succeeded', { step: 1 });
+    w.step();
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.target('prod', 'w')).toMatchObject({ phase: 'Succeeded', mode: 'promote', batch: 1 });
+  });
+
+  it('removes a failed canary instead of rolling the workload back', () => {
+    const w = single();
+    w.step();
+    w.finish('prod', 'w', 'failed', { step: 0, error: 'canary never ready' });
+    w.step();
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'w', round: 1, toVersion: '1.0.0', reason: 'canary never ready', mode: 'canary' }]);
+  });
+});
+

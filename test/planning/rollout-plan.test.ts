@@ -6,7 +6,10 @@ const targets = (n: number, labels: (i: number) => Record<string, string> = () =
   Array.from({ length: n }, (_, i) => ({ name: `t${i + 1}`, labels: labels(i + 1) }));
 
 const shape = (strategy: Strategy | undefined, ts: PlanTarget[]) =>
-  planRollout(strategy, ts).steps.map((s) => ({ id: s.id, targets: s.targets, gate: s.promoteGate, verify: s.verifySeconds, approval: s.approvalRequired, delay: s.delaySeconds }));
+  planRollout(strategy, ts).steps.map((s) => ({
+    id: s.id, targets: s.targets, gate: s.promoteGate, verify: s.verifySeconds, approval: s.approvalRequired, delay: s.delaySeconds,
+    ...(s.mode !== 'update' ? { mode: s.mode } : {}), ...(s.canaryPercent !== undefined ? { percent: s.canaryPercent } : {}),
+  }));
 
 describe('shareOf', () => {
   it.each([
@@ -65,11 +68,22 @@ describe('planRollout', () => {
     }, targets(4), [
       { id: 'cluster-1', targets: ['t1'], gate: false, verify: 60, approval: false, delay: 0 },
       { id: 'cluster-2', targets: ['t2'], gate: false, verify: 300, approval: true, delay: 0 },
-      { id: 'cluster-3', targets: ['t3'], gate: false, verify: 600, approval: false, delay: 0 },
-      { id: 'cluster-4', targets: ['t4'], gate: false, verify: 0, approval: false, delay: 0 },
+      { id: 'cluster-3', targets: ['t3', 't4'], gate: true, verify: 600, approval: false, delay: 0, mode: 'canary', percent: 20 },
+      { id: 'cluster-4', targets: ['t3', 't4'], gate: false, verify: 0, approval: false, delay: 0 },
     ]],
     ['blue-green switches every target at once', { type: 'blueGreen', blueGreen: { switchTimeoutSeconds: 60, keepOldVersion: true } }, targets(2), [
-      { id: 'blue-green', targets: ['t1', 't2'], gate: false, verify: 0, approval: false, delay: 0 },
+      { id: 'blue-green', targets: ['t1', 't2'], gate: false, verify: 0, approval: false, delay: 0, mode: 'blueGreen' },
+    ]],
+    ['a percent canary of one target runs inside its workload, then promotes it', { type: 'canary', canary: { percent: 25, verifySeconds: 30, autoPromote: false, autoRollback: true } }, targets(1), [
+      { id: 'canary', targets: ['t1'], gate: true, verify: 30, approval: false, delay: 0, mode: 'canary', percent: 25 },
+      { id: 'full', targets: ['t1'], gate: false, verify: 0, approval: false, delay: 0 },
+    ]],
+    ['clusterOrder canaries that no later step rolls out get a final full step', {
+      type: 'canary',
+      canary: { verifySeconds: 0, autoPromote: true, autoRollback: true, clusterOrder: [{ priority: 1, targets: ['t1', 't2'], canaryPercent: 10, verifySeconds: 5, approvalRequired: false, fullRollout: false }] },
+    }, targets(2), [
+      { id: 'cluster-1', targets: ['t1', 't2'], gate: false, verify: 5, approval: false, delay: 0, mode: 'canary', percent: 10 },
+      { id: 'full', targets: ['t1', 't2'], gate: false, verify: 0, approval: false, delay: 0 },
     ]],
   ])('%s', (_name, strategy, ts, expected) => {
     expect(shape(strategy, ts)).toEqual(expected);

@@ -13,6 +13,8 @@ export const RELEASE_PHASES = [
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
 export const TARGET_RUN_PHASES = ['Pending', 'Running', 'Verifying', 'Succeeded', 'Failed', 'Skipped', 'RollingBack', 'RolledBack', 'Cancelled'] as const;
 export type TargetRunPhase = (typeof TARGET_RUN_PHASES)[number];
+export const DEPLOY_MODES = ['update', 'canary', 'promote', 'blueGreen'] as const;
+export type TargetDeployMode = (typeof DEPLOY_MODES)[number];
 /** Where an environment is inside its current rollout step. */
 export const STEP_STATES = ['Delay', 'Approval', 'Run', 'Verify', 'Promote', 'RollingBack'] as const;
 export type StepState = (typeof STEP_STATES)[number];
@@ -145,6 +147,7 @@ export const TargetRun = Obj({
   previousVersion: Type.Optional(Type.String({ maxLength: 256 })),
   batch: Type.Optional(Type.Integer({ minimum: 0 })),
   attempt: Type.Optional(Type.Integer({ minimum: 1, description: 'Raised by retry; history rows of each attempt are kept.' })),
+  mode: Type.Optional(StringEnum(DEPLOY_MODES, { description: 'update, an in-workload canary, its promotion, or blue-green.' })),
   currentStep: Type.Optional(Type.String({ maxLength: 256 })),
   stages: Type.Optional(Type.Array(StageResult, { maxItems: 30 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),

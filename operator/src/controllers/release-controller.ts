@@ -182,17 +182,21 @@ export class ReleaseController {
     const uid = String(release.metadata.uid);
     switch (effect.kind) {
       case 'deploy': {
-        const job = jobs.job(effect.environment, effect.target, effect.attempt);
+        const job = jobs.job(effect.environment, effect.target, effect.attempt, {
+          stepIndex: effect.stepIndex, mode: effect.mode,
+          ...(effect.canaryPercent !== undefined ? { canaryPercent: effect.canaryPercent } : {}),
+          ...(effect.keepOldVersion !== undefined ? { keepOldVersion: effect.keepOldVersion } : {}),
+        });
         if (job) runner.ensureDeploy(job);
         return;
       }
       case 'verify': {
-        const job = jobs.job(effect.environment, effect.target, effect.attempt);
+        const job = jobs.job(effect.environment, effect.target, effect.attempt, { stepIndex: effect.stepIndex, mode: effect.mode });
         if (job) runner.ensureVerify(job);
         return;
       }
       case 'rollback': {
-        const job = jobs.job(effect.environment, effect.target, 1);
+        const job = jobs.job(effect.environment, effect.target, effect.round, { stepIndex: 0, mode: effect.mode });
         if (job) runner.ensureRollback(job, effect.round, effect.toVersion, effect.reason);
         return;
       }
@@ -299,7 +303,7 @@ class JobFactory {
     private readonly now: Date,
   ) {}
 
-  job(environment: string, targetName: string, attempt: number): TargetJob | undefined {
+  job(environment: string, targetName: string, attempt: number, step: Pick<TargetJob, 'stepIndex' | 'mode' | 'canaryPercent' | 'keepOldVersion'>): TargetJob | undefined {
     const target = this.environments.find((e) => e.name === environment)?.targets.find((t) => t.name === targetName);
     if (!target) return undefined;
     const spec = this.release.spec as ReleaseSpec;
@@ -313,6 +317,7 @@ class JobFactory {
       environment,
       target: { namespace: String(this.release.metadata.namespace), name: target.name, labels: target.labels, spec: target.spec },
       attempt,
+      ...step,
       ...(this.pipeline ? { pipeline: this.pipeline } : {}),
       units,
       variables: this.variables(environment, target, units[0]!),

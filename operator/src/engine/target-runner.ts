@@ -7,14 +7,16 @@
  */
 import type { PipelineSpec, Task } from '../api/pipeline.ts';
 import type { HealthCheckSpec } from '../api/common.ts';
-import type { StageResult } from '../api/release.ts';
+import type { StageResult, TargetDeployMode } from '../api/release.ts';
+import type { KubernetesWorkloadDriver } from '../kubernetes/workload-driver.ts';
+import { modeDeployExecutor, PHASES_OF_MODE } from './deploy-modes.ts';
 import { workKey, type TargetWork } from '../planning/release-machine.ts';
 import { withTag } from '../planning/workload-rollout.ts';
 import { nextTasks, targetStages, type StagePlan, type TaskState } from '../planning/target-pipeline.ts';
 import { evaluateCondition } from '../planning/task-condition.ts';
 import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
 import { sleep } from '../tasks/sleep.ts';
-import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskOutcome, TaskRegistry, WorkloadDriver } from '../tasks/task-executor.ts';
+import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
 
 export interface ReleaseRef {
   uid: string;
@@ -40,6 +42,12 @@ export interface TargetJob {
   environment: string;
   target: TargetRef;
   attempt: number;
+  /** The rollout step; with an in-workload canary a target has two (the canary, then its promotion). */
+  stepIndex: number;
+  mode: TargetDeployMode;
+  canaryPercent?: number;
+  /** Blue-green: keep the old colour, scaled to 0, after the switch. */
+  keepOldVersion?: boolean;
   pipeline?: PipelineSpec;
   units: DeployUnit[];
   variables: Record<string, string>;
@@ -50,7 +58,7 @@ export interface TargetJob {
 export interface TargetRunnerOptions {
   repo: Repository;
   registry: TaskRegistry;
-  driver: WorkloadDriver;
+  driver: KubernetesWorkloadDriver;
   mask: (text: string) => string;
   /** Called with the release's `namespace/name` whenever a report changes. */
   onChange: (releaseKey: string) => void;
@@ -197,7 +205,7 @@ export class TargetRunner {
       );
     }
     const primary = rows[0]!;
-    const base = { attempt: job.attempt, version: primary.version, previousVersion: primary.previousVersion ?? undefined, startedAt: iso(primary.startedAt ?? startedAt) };
+    const base = { attempt: job.attempt, step: job.stepIndex, version: primary.version, previousVersion: primary.previousVersion ?? undefined, startedAt: iso(primary.startedAt ?? startedAt) };
     if (primary.status === 'succeeded' || primary.status === 'failed' || primary.status === 'rolled_back') {
       const stages = await this.stageResults(primary);
       this.update(job, (w) => (w.deploy = { ...base, state: primary.status === 'failed' ? 'failed' : 'succeeded', error: primary.error ?? undefined, stages, finishedAt: iso(primary.finishedAt) }));
@@ -229,7 +237,11 @@ export class TargetRunner {
         finishedAt,
       });
     }
-    if (!outcome.failed) {
+    if (!outcome.failed && job.mode === 'blueGreen') {
+      // Only after the pipeline's checks passed on the switched Service is the old colour retired.
+      await driver.finishBlueGreen(job.target, job.keepOldVersion ?? true);
+    }
+    if (!outcome.failed && job.mode !== 'canary') {
       for (const unit of job.units) await this.recordInstallation(job, unit.app, unit.version, 'installed', observedVersion);
     }
     this.update(job, (w) => (w.deploy = {
@@ -306,6 +318,10 @@ export class TargetRunner {
     return this.o.registry;
   }
 
+  deployExecutor(job: TargetJob): TaskExecutor {
+    return modeDeployExecutor(this.o.driver, job.mode, job.canaryPercent);
+  }
+
   get repo() {
     return this.o.repo;
   }
@@ -320,7 +336,7 @@ export class TargetRunner {
 
   progress(job: TargetJob, currentStep: string, stages: StageResult[]) {
     this.update(job, (w) => {
-      if (w.deploy && w.deploy.attempt === job.attempt && w.deploy.state === 'running') {
+      if (w.deploy && w.deploy.attempt === job.attempt && w.deploy.step === job.stepIndex && w.deploy.state === 'running') {
         w.deploy.currentStep = currentStep;
         w.deploy.stages = stages;
       }
@@ -330,11 +346,11 @@ export class TargetRunner {
   // ------------------------------------------------------------------------------------------- verify
 
   private async verify(job: TargetJob, signal: AbortSignal): Promise<void> {
-    this.update(job, (w) => (w.verify = { attempt: job.attempt, state: 'running' }));
+    this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: 'running' }));
     let error: string | undefined;
     try {
-      const observed = await this.o.driver.observe(job.target);
-      if (observed.rollout.state !== 'done') error = `workload not healthy: ${observed.rollout.message}`;
+      const rollout = job.mode === 'canary' ? await this.o.driver.canaryState(job.target) : (await this.o.driver.observe(job.target)).rollout;
+      if (rollout.state !== 'done') error = `${job.mode === 'canary' ? 'canary' : 'workload'} not healthy: ${rollout.message}`;
       else if (job.healthCheck) {
         const executor = this.o.registry.get('health_check');
         const task: Task = { id: 'verify', type: 'health_check', retry: 0, retryDelaySeconds: 0, healthCheck: job.healthCheck };
@@ -349,7 +365,7 @@ export class TargetRunner {
       error = errorText(e);
     }
     const masked = error === undefined ? undefined : this.o.mask(error);
-    this.update(job, (w) => (w.verify = { attempt: job.attempt, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
+    this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
 
   // ----------------------------------------------------------------------------------------- rollback
@@ -383,9 +399,18 @@ export class TargetRunner {
     try {
       // Undo without a version is not idempotent (a second undo flips back), so a resumed one only waits.
       const resumed = (row.startedAt?.getTime() ?? 0) < this.now().getTime() - 1000 && !toVersion;
-      if (!resumed) await driver.rollback(job.target, { ...(toVersion ? { toVersion } : {}), cause: `shipway: rollback of release ${job.release.name}: ${this.o.mask(reason)}`.slice(0, 1000) });
-      const state = await driver.waitForRollout(job.target, { signal, timeoutMs: this.o.rollbackTimeoutMs ?? 600_000 });
-      if (state.state === 'failed') error = state.message;
+      const cause = `shipway: rollback of release ${job.release.name}: ${this.o.mask(reason)}`.slice(0, 1000);
+      if (job.mode === 'canary') {
+        // The workload itself was never changed: removing the canary is the whole rollback.
+        await driver.removeCanary(job.target);
+      } else if (job.mode === 'blueGreen' && (await driver.abortBlueGreen(job.target)).changed) {
+        // Routed back to the old colour, which kept running.
+      } else {
+        if (!resumed) await driver.rollback(job.target, { ...(toVersion ? { toVersion } : {}), cause });
+        const state = await driver.waitForRollout(job.target, { signal, timeoutMs: this.o.rollbackTimeoutMs ?? 600_000 });
+        if (state.state === 'failed') error = state.message;
+        if (job.mode === 'promote' && !error) await driver.removeCanary(job.target);
+      }
     } catch (e) {
       if (signal.aborted) throw new Cancelled('cancelled');
       error = errorText(e);
@@ -408,7 +433,8 @@ export class TargetRunner {
 }
 
 export const targetKey = (job: TargetJob) => `${job.release.uid}/${job.environment}/${job.target.name}`;
-export const deployKey = (job: TargetJob) => `${targetKey(job)}/a${job.attempt}`;
+/** `a1`, `a1-canary`, `a1-promote`: an in-workload canary and its promotion are two pieces of work. */
+export const deployKey = (job: TargetJob) => `${targetKey(job)}/a${job.attempt}${job.mode === 'canary' || job.mode === 'promote' ? `-${job.mode}` : ''}`;
 
 function stageResult(stage: StageRun, tasks: TaskRun[]): StageResult {
   return {
@@ -451,7 +477,8 @@ class PipelineRun {
     private readonly primary: Deployment,
     private readonly signal: AbortSignal,
   ) {
-    this.stages = targetStages(job.pipeline);
+    const phases = PHASES_OF_MODE[job.mode];
+    this.stages = targetStages(job.pipeline).filter((stage) => phases.includes(stage.phase));
     this.startedAt = runner.clock();
   }
 
@@ -587,7 +614,7 @@ class PipelineRun {
       return { id: task.id };
     }
     this.states.set(task.id, 'running');
-    const executor = this.runner.registry.get(task.type);
+    const executor: TaskExecutor | undefined = task.type === 'deploy' && this.job.mode !== 'update' ? this.runner.deployExecutor(this.job) : this.runner.registry.get(task.type);
     const resumed = (row.startedAt?.getTime() ?? 0) < this.startedAt.getTime() - 1;
     if (!executor) return this.finish(stage, row, task, { status: 'failed', error: `no executor for task type ${task.type}` }, row.retryCount);
     if (resumed && executor.onRestart === 'at-most-once') {

@@ -5,7 +5,7 @@
  * "ensure" requests — the runner deduplicates them by key — so the machine can be run again on the same
  * input, after a crash or on every event, without doing anything twice.
  */
-import type { Environment, EnvironmentRun, ReleaseSpec, ReleaseStatus, StepState, TargetRun, TargetRunPhase } from '../api/release.ts';
+import type { Environment, EnvironmentRun, ReleaseSpec, ReleaseStatus, StepState, TargetDeployMode, TargetRun, TargetRunPhase } from '../api/release.ts';
 import { planRollout, PlanError, type PlanTarget, type RolloutPlan, type RolloutStep } from './rollout-plan.ts';
 
 export const ACTIONS = ['start', 'promote', 'approve', 'reject', 'pause', 'resume', 'cancel', 'retry', 'rollback'] as const;
@@ -22,6 +22,8 @@ export interface ReleaseAction {
 export interface TargetWork {
   deploy?: {
     attempt: number;
+    /** The rollout step the work belongs to (a target has two with an in-workload canary). */
+    step?: number;
     state: 'running' | 'succeeded' | 'failed';
     error?: string;
     /** A stage with `onError: rollback` failed. */
@@ -33,7 +35,7 @@ export interface TargetWork {
     startedAt?: string;
     finishedAt?: string;
   };
-  verify?: { attempt: number; state: 'running' | 'succeeded' | 'failed'; error?: string };
+  verify?: { attempt: number; step?: number; state: 'running' | 'succeeded' | 'failed'; error?: string };
   rollback?: { round: number; state: 'running' | 'succeeded' | 'failed'; error?: string };
 }
 
@@ -59,9 +61,9 @@ export interface MachineInput {
 }
 
 export type Effect =
-  | { kind: 'deploy'; environment: string; target: string; attempt: number; stepIndex: number }
-  | { kind: 'verify'; environment: string; target: string; attempt: number }
-  | { kind: 'rollback'; environment: string; target: string; round: number; toVersion?: string; reason: string }
+  | { kind: 'deploy'; environment: string; target: string; attempt: number; stepIndex: number; mode: TargetDeployMode; canaryPercent?: number; keepOldVersion?: boolean }
+  | { kind: 'verify'; environment: string; target: string; attempt: number; stepIndex: number; mode: TargetDeployMode }
+  | { kind: 'rollback'; environment: string; target: string; round: number; toVersion?: string; reason: string; mode: TargetDeployMode }
   | { kind: 'requestApproval'; key: string; environment: string; step?: number; approvers: string[]; groups: string[]; expiresAt?: string }
   | { kind: 'decideApproval'; key: string; environment: string; step?: number; approved: boolean; actor?: string; comment?: string }
   | { kind: 'cancelRunning' }
@@ -180,11 +182,19 @@ function targetRun(env: EnvironmentRun, name: string): TargetRun | undefined {
   return env.targets?.find((t) => t.name === name);
 }
 
-function ensureTargetRun(env: EnvironmentRun, name: string, stepIndex: number): TargetRun {
+function ensureTargetRun(env: EnvironmentRun, name: string, stepIndex: number, step: RolloutStep): TargetRun {
   let run = targetRun(env, name);
+  const mode = (previous?: TargetDeployMode): TargetDeployMode => (step.mode === 'update' && previous === 'canary' ? 'promote' : step.mode);
   if (!run) {
-    run = { name, phase: 'Pending', batch: stepIndex, attempt: 1 };
+    run = { name, phase: 'Pending', batch: stepIndex, attempt: 1, mode: mode() };
     env.targets = [...(env.targets ?? []), run];
+  } else if (run.batch !== stepIndex && DONE_TARGET.has(run.phase)) {
+    // A later step of the same target: the canary's promotion.
+    run.mode = mode(run.mode);
+    run.phase = 'Pending';
+    run.batch = stepIndex;
+    delete run.finishedAt;
+    delete run.error;
   }
   return run;
 }
@@ -340,7 +350,7 @@ function syncTargets(pass: Pass) {
         continue;
       }
       const d = work?.deploy;
-      if (!d || d.attempt !== attempt) continue;
+      if (!d || d.attempt !== attempt || (d.step !== undefined && d.step !== run.batch)) continue;
       if (d.currentStep !== undefined) run.currentStep = d.currentStep;
       if (d.stages) run.stages = d.stages;
       if (d.version) run.version = d.version;
@@ -367,7 +377,7 @@ function requestRollbacks(pass: Pass) {
   for (const env of pass.status.environments ?? []) {
     for (const run of env.targets ?? []) {
       if (run.phase !== 'RollingBack') continue;
-      pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(run.previousVersion ? { toVersion: run.previousVersion } : {}), reason: run.error ?? 'rollback' });
+      pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(run.previousVersion ? { toVersion: run.previousVersion } : {}), reason: run.error ?? 'rollback', mode: run.mode ?? 'update' });
     }
   }
 }
@@ -584,10 +594,16 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
     case 'Run': {
       env.phase = 'Deploying';
       env.currentStep = `${step.id} (${index + 1}/${plan.steps.length})`;
-      const runs = step.targets.map((name) => ensureTargetRun(env, name, index));
+      const runs = step.targets.map((name) => ensureTargetRun(env, name, index, step));
       const failed = runs.filter((r) => r.phase === 'Failed');
       const active = runs.filter((r) => r.phase === 'Pending' || r.phase === 'Running');
-      for (const r of active) pass.add({ kind: 'deploy', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index });
+      for (const r of active) {
+        pass.add({
+          kind: 'deploy', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index, mode: r.mode ?? 'update',
+          ...(step.canaryPercent !== undefined ? { canaryPercent: step.canaryPercent } : {}),
+          ...(plan.keepOldVersion !== undefined ? { keepOldVersion: plan.keepOldVersion } : {}),
+        });
+      }
       if (failed.length > 0) {
         if (active.length > 0) return false; // let the rest of the batch finish before deciding
         if (rollbackWanted(pass, env, failed)) startAutoRollback(pass, env, failed);
@@ -617,8 +633,8 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
         return false;
       }
       const results = runs.map((r) => ({ r, v: pass.input.work.get(workKey(env.name, r.name))?.verify }));
-      const pending = results.filter(({ r, v }) => !v || v.attempt !== (r.attempt ?? 1) || v.state === 'running');
-      for (const { r } of pending) pass.add({ kind: 'verify', environment: env.name, target: r.name, attempt: r.attempt ?? 1 });
+      const pending = results.filter(({ r, v }) => !v || v.attempt !== (r.attempt ?? 1) || (v.step !== undefined && v.step !== index) || v.state === 'running');
+      for (const { r } of pending) pass.add({ kind: 'verify', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index, mode: r.mode ?? 'update' });
       if (pending.length > 0) {
         env.waitingFor = `verifying ${pending.map(({ r }) => r.name).join(', ')}`;
         return false;

@@ -13,6 +13,12 @@ export interface PlanTarget {
 }
 
 export type StepKind = 'batch' | 'canary' | 'cluster' | 'blueGreen';
+/**
+ * How a step changes its targets: `update` sets the new images on the workload (after an in-workload canary
+ * of the same target this promotes it), `canary` runs `<name>-canary` with `canaryPercent` of the replicas
+ * next to the untouched workload, `blueGreen` deploys the idle colour and switches the Service.
+ */
+export type DeployMode = 'update' | 'canary' | 'blueGreen';
 
 export interface RolloutStep {
   /** Stable id used to persist progress, e.g. `batch-2`, `canary`, `cluster-3`. */
@@ -28,6 +34,9 @@ export interface RolloutStep {
   verifySeconds: number;
   /** After the step (and its verify window), wait for a `promote` action. */
   promoteGate: boolean;
+  mode: DeployMode;
+  /** `canary` mode: the share of the workload's replicas the canary runs. */
+  canaryPercent?: number;
 }
 
 export interface RolloutPlan {
@@ -35,6 +44,8 @@ export interface RolloutPlan {
   steps: RolloutStep[];
   /** Canary only: roll back automatically when verification fails. */
   autoRollback: boolean;
+  /** Blue-green only: keep the old colour (scaled to 0) after the switch. */
+  keepOldVersion?: boolean;
 }
 
 export class PlanError extends Error {}
@@ -58,6 +69,7 @@ const step = (id: string, kind: StepKind, targets: string[], extra: Partial<Roll
   approvalRequired: false,
   verifySeconds: 0,
   promoteGate: false,
+  mode: 'update',
   ...extra,
 });
 
@@ -69,20 +81,32 @@ function rolling(targets: PlanTarget[], batchSize: number, intervalSeconds: numb
   return steps;
 }
 
-function clusterOrder(targets: PlanTarget[], order: readonly ClusterOrderStep[]): RolloutStep[] {
+/**
+ * Multi-cluster ordered canary: steps by priority. A step with `canaryPercent` (and not `fullRollout`) runs
+ * an in-workload canary at that share on each of its targets; any other step rolls its targets out fully.
+ * Targets that only ever had a canary are rolled out fully in a final step, so every target ends updated.
+ */
+function clusterOrder(targets: PlanTarget[], order: readonly ClusterOrderStep[], autoPromote: boolean): RolloutStep[] {
   const known = new Set(targets.map((t) => t.name));
   const done = new Set<string>();
+  const canaried = new Set<string>();
   const steps: RolloutStep[] = [];
   for (const s of [...order].sort((a, b) => a.priority - b.priority)) {
     const missing = s.targets.filter((t) => !known.has(t));
     if (missing.length > 0) throw new PlanError(`clusterOrder step ${s.priority} names targets not in the environment: ${missing.join(', ')}`);
     const remaining = s.targets.filter((t) => !done.has(t)).sort();
-    const chosen = s.canaryPercent !== undefined && !s.fullRollout ? remaining.slice(0, Math.max(0, shareOf(s.targets.length, s.canaryPercent) - (s.targets.length - remaining.length))) : remaining;
-    for (const t of chosen) done.add(t);
-    steps.push(step(`cluster-${s.priority}`, 'cluster', chosen, { approvalRequired: s.approvalRequired ?? false, verifySeconds: s.verifySeconds ?? 0 }));
+    const canary = s.canaryPercent !== undefined && !s.fullRollout;
+    for (const t of remaining) (canary ? canaried : done).add(t);
+    steps.push(step(`cluster-${s.priority}`, 'cluster', remaining, {
+      approvalRequired: s.approvalRequired ?? false,
+      verifySeconds: s.verifySeconds ?? 0,
+      ...(canary ? { mode: 'canary' as const, canaryPercent: s.canaryPercent!, promoteGate: !autoPromote } : {}),
+    }));
   }
-  const left = targets.filter((t) => !done.has(t.name));
+  const left = targets.filter((t) => !done.has(t.name) && !canaried.has(t.name));
   if (left.length > 0) throw new PlanError(`targets not covered by any clusterOrder step: ${left.map((t) => t.name).join(', ')}`);
+  const unfinished = [...canaried].filter((t) => !done.has(t)).sort();
+  if (unfinished.length > 0) steps.push(step('full', 'batch', unfinished));
   return steps;
 }
 
@@ -95,7 +119,12 @@ export function planRollout(strategy: Strategy | undefined, targets: readonly Pl
   const ordered = orderTargets(targets);
   const type = strategy?.type ?? 'rolling';
   if (type === 'blueGreen') {
-    return { strategy: 'blueGreen', autoRollback: true, steps: [step('blue-green', 'blueGreen', ordered.map((t) => t.name))] };
+    return {
+      strategy: 'blueGreen',
+      autoRollback: true,
+      keepOldVersion: strategy?.blueGreen?.keepOldVersion ?? true,
+      steps: [step('blue-green', 'blueGreen', ordered.map((t) => t.name), { mode: 'blueGreen', verifySeconds: 0 })],
+    };
   }
   if (type === 'rolling') {
     const r = strategy?.rolling;
@@ -105,7 +134,19 @@ export function planRollout(strategy: Strategy | undefined, targets: readonly Pl
   if (!c) throw new PlanError('a canary strategy needs its canary settings');
   const verifySeconds = c.verifySeconds ?? 300;
   const autoRollback = c.autoRollback ?? true;
-  if (c.clusterOrder) return { strategy: 'canary', autoRollback, steps: clusterOrder(ordered, c.clusterOrder) };
+  if (c.clusterOrder) return { strategy: 'canary', autoRollback, steps: clusterOrder(ordered, c.clusterOrder, c.autoPromote ?? false) };
+  if (c.percent !== undefined && c.percent < 100 && ordered.length === 1) {
+    // One target cannot be split by targets: the canary runs inside its workload, then the workload follows.
+    const only = [ordered[0]!.name];
+    return {
+      strategy: 'canary',
+      autoRollback,
+      steps: [
+        step('canary', 'canary', only, { verifySeconds, promoteGate: !(c.autoPromote ?? false), mode: 'canary', canaryPercent: c.percent }),
+        step('full', 'batch', only),
+      ],
+    };
+  }
   let canary: PlanTarget[];
   if (c.percent !== undefined) canary = ordered.slice(0, shareOf(ordered.length, c.percent));
   else if (c.targets) {
