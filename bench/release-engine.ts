@@ -44,7 +44,9 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse } from 'yaml';
-import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, setHeaderOptions } from '@kubernetes/client-node';
 import { startEmulator, type RunningEmulator } from '../test/kube-api/emulator.ts';
 import { workloadControllers } from '../test/kube-api/controllers/index.ts';
 import type { StoreEvent } from '../test/kube-api/store.ts';
@@ -109,6 +111,65 @@ async function inParallel(count: number, writers: number, work: (i: number) => P
     }),
   );
 }
+
+// ---------------------------------------------------------------------------------------- API traffic
+
+/** The benchmark's own requests carry this User-Agent, so that the traffic counts are the operator's. */
+const BENCH_AGENT = 'shipway-release-engine-bench';
+const asBench = setHeaderOptions('User-Agent', BENCH_AGENT);
+
+/** `GET releases`, `PATCH releases/status`, `GET deployments (list)`, `GET releases (watch)`... */
+function requestKind(method: string, url: string): string {
+  const [path, query = ''] = url.split('?') as [string, string?];
+  const parts = path.split('/').filter(Boolean);
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
+  const collection = rest.length < 2;
+  const watch = /(^|&)watch=(true|1)/.test(query);
+  return `${method} ${rest[0] ?? path}${rest[2] ? `/${rest[2]}` : ''}${collection && method === 'GET' ? (watch ? ' (watch)' : ' (list)') : ''}`;
+}
+
+/**
+ * Every HTTP request the in-process emulator serves, through the `http.server.request.start` diagnostics
+ * channel: by kind, and how many arrived on a connection not seen before (a new TCP + TLS handshake).
+ */
+class ApiTraffic {
+  private readonly sockets = new WeakSet<object>();
+  requests = 0;
+  connections = 0;
+  /** When the operator last asked for something other than its Lease. */
+  lastWorkAt = performance.now();
+  readonly byKind = new Map<string, number>();
+
+  constructor() {
+    subscribe('http.server.request.start', (message) => {
+      const { request, socket } = message as { request: IncomingMessage; socket: object };
+      if (request.headers['user-agent'] === BENCH_AGENT) return;
+      this.requests++;
+      if (!this.sockets.has(socket)) {
+        this.sockets.add(socket);
+        this.connections++;
+      }
+      const kind = requestKind(request.method ?? 'GET', request.url ?? '');
+      if (!kind.includes('leases')) this.lastWorkAt = performance.now();
+      this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
+    });
+  }
+
+  /** Counts since this call, when the returned function is called. */
+  meter(): () => { requests: number; connections: number; top: string } {
+    const requests = this.requests;
+    const connections = this.connections;
+    const byKind = new Map(this.byKind);
+    return () => {
+      const kinds = [...this.byKind].map(([k, v]) => [k, v - (byKind.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+      kinds.sort((a, b) => b[1] - a[1]);
+      return { requests: this.requests - requests, connections: this.connections - connections, top: kinds.slice(0, 6).map(([k, v]) => `${k} ${v}`).join(', ') };
+    };
+  }
+}
+
+const traffic = new ApiTraffic();
 
 // ------------------------------------------------------------------------------------ the operator process
 
@@ -316,7 +377,7 @@ async function startCluster(scenario: string): Promise<Cluster> {
   kubeConfig.loadFromFile(kubeconfigPath);
   const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
   for (const file of readdirSync(join(ROOT, 'crds')).filter((f) => f.endsWith('.yaml'))) {
-    await extensions.createCustomResourceDefinition({ body: parse(readFileSync(join(ROOT, 'crds', file), 'utf8')) });
+    await extensions.createCustomResourceDefinition({ body: parse(readFileSync(join(ROOT, 'crds', file), 'utf8')) }, asBench);
   }
   const established = () =>
     emulator.api.store
@@ -360,11 +421,11 @@ const release = (namespace: string, name: string, targetName: string, promotion:
 
 /** Namespaces, Deployments (all available) and Targets. */
 async function createWorkloads(cluster: Cluster, namespaces: string[], workloads: { namespace: string; deployment: string; target: string }[]): Promise<void> {
-  for (const ns of namespaces) await cluster.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  for (const ns of namespaces) await cluster.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }, asBench);
   await inParallel(workloads.length, WRITERS, async (i) => {
     const w = workloads[i]!;
-    await cluster.apps.createNamespacedDeployment({ namespace: w.namespace, body: deployment(w.namespace, w.deployment) });
-    await cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: w.namespace, plural: 'targets', body: target(w.namespace, w.target, w.deployment) });
+    await cluster.apps.createNamespacedDeployment({ namespace: w.namespace, body: deployment(w.namespace, w.deployment) }, asBench);
+    await cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: w.namespace, plural: 'targets', body: target(w.namespace, w.target, w.deployment) }, asBench);
   });
   const store = cluster.emulator.api.store;
   const available = () => store.list('apps/deployments').filter((d) => d.status?.availableReplicas === 1).length >= workloads.length;
@@ -444,15 +505,17 @@ async function scenarioA(rows: Row[]): Promise<void> {
 
     operator.resetPeak();
     const meter = cpuMeter(operator);
+    const requests = traffic.meter();
     const start = performance.now();
     await inParallel(n, WRITERS, (i) => {
       const it = items[i]!;
-      return cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: it.namespace, plural: 'releases', body: release(it.namespace, it.release, it.target, 'auto') });
+      return cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: it.namespace, plural: 'releases', body: release(it.namespace, it.release, it.target, 'auto') }, asBench);
     });
     const applySeconds = (performance.now() - start) / 1000;
     say(`${n} Releases applied in ${applySeconds.toFixed(1)} s; waiting for Succeeded`);
     const finished = await waitFor(() => done >= n || !operator!.alive, TIMEOUT_MS, () => `patched ${patched}/${n}, finished ${done}/${n}, operator RSS ${mb(operator!.lastKb)}`);
     const usage = meter();
+    const api = requests();
     unsubscribe();
     if (trace.length) say(`trace of ${traced!.namespace}/${traced!.release}:\n${trace.join('\n')}`);
 
@@ -474,6 +537,7 @@ async function scenarioA(rows: Row[]): Promise<void> {
     rows.push({ benchmark: 'A. apply → Succeeded, per Release', result: `p50 ${ms(percentile(toDone, 50))}`, detail: `p99 ${ms(percentile(toDone, 99))}, max ${ms(Math.max(...toDone))}` });
     rows.push({ benchmark: 'A. operator RSS, peak during the run', result: mb(operator.peakKb), detail: `baseline ${mb(warm.baselineKb)}; sampled every 200 ms` });
     rows.push({ benchmark: 'A. CPU, first apply → all finished', result: usage.result, detail: usage.detail });
+    rows.push({ benchmark: 'A. operator API requests, first apply → all finished', result: `${Math.round(api.requests / n)} per Release`, detail: `${api.requests} requests (${Math.round(api.requests / usage.seconds)}/s) on ${api.connections} new connections; ${api.top}` });
     say(`settling for ${SETTLE_MS / 1000} s`);
     await sleep(SETTLE_MS);
     rows.push({ benchmark: `A. operator RSS, settled (${n} finished Releases)`, result: mb(operator.settledKb(SETTLE_MS / 2)), detail: `median over the last ${SETTLE_MS / 2000} s of ${SETTLE_MS / 1000} s idle; operator log: ${operator.errorLines} lines with "error"` });
@@ -505,13 +569,13 @@ async function scenarioB(rows: Row[]): Promise<void> {
     const appliedAt = new Array<number>(m).fill(NaN);
     const waitingAt = new Array<number>(m).fill(NaN);
     let waiting = 0;
-    let lastReleaseWrite = performance.now();
+    let releaseWrites = 0;
     const unsubscribe = cluster.emulator.api.store.subscribe((e: StoreEvent) => {
       if (e.resource !== `${GROUP}/releases`) return;
       const i = byRelease.get(`${e.object.metadata?.namespace}/${e.object.metadata?.name}`);
       if (i === undefined) return;
       const now = performance.now();
-      lastReleaseWrite = now;
+      releaseWrites++;
       if (e.type === 'ADDED') appliedAt[i] = now;
       if (e.object.status?.phase === 'Waiting' && Number.isNaN(waitingAt[i]!)) {
         waitingAt[i] = now;
@@ -521,17 +585,23 @@ async function scenarioB(rows: Row[]): Promise<void> {
 
     operator.resetPeak();
     const meter = cpuMeter(operator);
+    const requests = traffic.meter();
     const start = performance.now();
     await inParallel(m, WRITERS, (i) => {
       const it = items[i]!;
-      return cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: it.namespace, plural: 'releases', body: release(it.namespace, it.release, 't-idle', 'manual') });
+      return cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: it.namespace, plural: 'releases', body: release(it.namespace, it.release, 't-idle', 'manual') }, asBench);
     });
     const applyEnd = performance.now();
     const applySeconds = (applyEnd - start) / 1000;
     say(`${m} Releases applied in ${applySeconds.toFixed(1)} s; waiting until all are Waiting`);
     const reachedAll = await waitFor(() => waiting >= m || !operator!.alive, TIMEOUT_MS, () => `waiting ${waiting}/${m}, operator RSS ${mb(operator!.lastKb)}`);
     const allWaiting = performance.now();
+    // The initial reconcile ends when the operator stops working: no request but its Lease's for 5 s
+    // (a Release's last pass, after its Waiting status was written, reads it once more).
+    const quiet = reachedAll && (await waitFor(() => performance.now() - traffic.lastWorkAt > 5000, TIMEOUT_MS, () => `waiting for the operator to go quiet; ${traffic.requests} requests so far`));
+    const quietAt = quiet ? traffic.lastWorkAt : performance.now();
     const usage = meter();
+    const api = requests();
     const toWaiting = waitingAt.map((t, i) => t - appliedAt[i]!).filter((v) => !Number.isNaN(v));
 
     rows.push({ benchmark: `B. apply ${m} idle Releases (promotion: manual)`, result: `${Math.round(m / applySeconds)} releases/s`, detail: `${applySeconds.toFixed(1)} s to create them all` });
@@ -540,16 +610,25 @@ async function scenarioB(rows: Row[]): Promise<void> {
       result: `${((allWaiting - start) / 1000).toFixed(1)} s`,
       detail: `${reachedAll && waiting >= m ? 'all' : `NOT all: ${waiting}/${m}`}; ${((allWaiting - applyEnd) / 1000).toFixed(1)} s after the last apply; ${(waiting / ((allWaiting - start) / 1000)).toFixed(0)} releases/s`,
     });
-    rows.push({ benchmark: 'B. CPU, first apply → all Waiting', result: usage.result, detail: `${usage.detail}; ${((usage.operator / Math.max(1, waiting)) * 1000).toFixed(0)} ms operator CPU per Release` });
+    rows.push({
+      benchmark: 'B. initial reconcile: apply → operator quiet',
+      result: `${((quietAt - start) / 1000).toFixed(1)} s`,
+      detail: quiet ? `its last request (but the Lease's) ${((quietAt - allWaiting) / 1000).toFixed(1)} s after all were Waiting` : 'the operator did not go quiet for 5 s',
+    });
     rows.push({ benchmark: 'B. apply → Waiting, per Release', result: `p50 ${ms(percentile(toWaiting, 50))}`, detail: `p99 ${ms(percentile(toWaiting, 99))}, max ${ms(Math.max(...toWaiting))}` });
-    // Held: no more Release writes for a while, then RSS sampled while idle.
-    await waitFor(() => performance.now() - lastReleaseWrite > 5000, 120_000);
+    rows.push({ benchmark: 'B. CPU, first apply → operator quiet', result: usage.result, detail: `${usage.detail}; ${((usage.operator / Math.max(1, waiting)) * 1000).toFixed(0)} ms operator CPU per Release` });
+    rows.push({ benchmark: 'B. operator API requests, first apply → quiet', result: `${(api.requests / m).toFixed(1)} per Release`, detail: `${api.requests} requests (${Math.round(api.requests / usage.seconds)}/s) on ${api.connections} new connections; ${api.top}` });
+    const writesBefore = releaseWrites;
     const idleMeter = cpuMeter(operator);
+    const idleRequests = traffic.meter();
     await sleep(SETTLE_MS);
     const idle = idleMeter();
+    const idleApi = idleRequests();
+    const heldWrites = releaseWrites - writesBefore;
     unsubscribe();
     rows.push({ benchmark: `B. operator RSS holding ${m} idle Releases`, result: mb(operator.settledKb(SETTLE_MS)), detail: `median over ${SETTLE_MS / 1000} s idle; baseline ${mb(warm.baselineKb)} (${namespaces.length} Targets, no Release); peak ${mb(operator.peakKb)}` });
     rows.push({ benchmark: 'B. CPU while holding them', result: idle.result, detail: `${idle.detail}; operator log: ${operator.errorLines} lines with "error"` });
+    rows.push({ benchmark: 'B. operator API requests while holding them', result: `${(idleApi.requests / idle.seconds).toFixed(1)}/s`, detail: `${idleApi.requests} requests on ${idleApi.connections} new connections in ${idle.seconds.toFixed(0)} s; ${idleApi.top || 'none'}; ${heldWrites} Release writes` });
     if (!reachedAll || waiting < m) say(`scenario B did not finish; last operator lines:\n${operator.lastLines()}`);
   } finally {
     if (operator) {
