@@ -61,6 +61,8 @@ const POD_READY_DELAY_MS = 20;
 const POLL_INTERVAL_MS = 100;
 const CONCURRENCY = 32;
 const SETTLE_MS = 10_000;
+/** BENCH_TIMELINE=1: print, every second, the operator's requests by kind, its CPU and RSS (to see stalls). */
+const TIMELINE = process.env.BENCH_TIMELINE === '1';
 /** BENCH_TRACE=<i>: print the API writes of scenario A's Release number i and its Deployment, in time order. */
 const TRACE = process.env.BENCH_TRACE === undefined ? undefined : Number(process.env.BENCH_TRACE);
 
@@ -178,6 +180,7 @@ class OperatorProcess {
   private readonly child: ChildProcess;
   private readonly tail: string[] = [];
   private readonly sampler: NodeJS.Timeout;
+  private timeline?: NodeJS.Timeout;
   private leading = false;
   private exited: { code: number | null; signal: string | null } | undefined;
   private readonly exitedPromise: Promise<void>;
@@ -222,6 +225,18 @@ class OperatorProcess {
     );
     this.sampler = setInterval(() => this.sample(), 200);
     this.sampler.unref();
+    if (TIMELINE) {
+      let cpu = 0;
+      let counts = traffic.meter();
+      this.timeline = setInterval(() => {
+        const now = this.cpuSeconds();
+        const c = counts();
+        counts = traffic.meter();
+        say(`operator cpu ${pct(now - cpu)} rss ${mb(this.lastKb)}; ${c.requests} requests: ${c.top}`);
+        cpu = now;
+      }, 1000);
+      this.timeline.unref();
+    }
   }
 
   get pid(): number {
@@ -293,6 +308,7 @@ class OperatorProcess {
 
   async stop(): Promise<void> {
     clearInterval(this.sampler);
+    clearInterval(this.timeline);
     if (!this.alive) return;
     this.child.kill('SIGTERM');
     const stopped = await Promise.race([this.exitedPromise.then(() => true), sleep(CPU_PROF ? 60_000 : 15_000).then(() => false)]);
