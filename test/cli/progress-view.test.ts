@@ -104,6 +104,7 @@ describe('the progress view', () => {
     { name: 'waiting to be promoted', env: { name: 'prod', phase: 'Waiting', waitingFor: 'a promote action (promotion: manual)' }, line: '  … prod  Waiting  waiting for a promote action (promotion: manual)' },
     { name: 'waiting for an approver', env: { name: 'prod', phase: 'Approving', waitingFor: 'approval by alice' }, line: '  ? prod  Approving  waiting for approval by alice' },
     { name: 'failed, with the reason and without the step', env: { name: 'prod', phase: 'Failed', currentStep: 'canary (1/2)', waitingFor: 'web-prod: verification failed' }, line: '  ✖ prod  Failed  web-prod: verification failed' },
+    { name: 'verifying once the window has passed', env: { name: 'prod', phase: 'Verifying', waitingFor: 'verifying web-prod' }, line: '  ◐ prod  Verifying  verifying web-prod' },
     { name: 'rolled back', env: { name: 'prod', phase: 'RolledBack' }, line: '  ↺ prod  RolledBack' },
   ] as { name: string; env: EnvironmentRun; line: string }[])('environment line: $name', ({ env, line }) => {
     expect(renderProgressView(release({ phase: 'Waiting', environments: [env] }))[2]).toBe(line);

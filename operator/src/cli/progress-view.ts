@@ -121,7 +121,9 @@ function versions(run: TargetRun, releaseVersion: string | undefined): string {
 function environmentNote(env: EnvironmentRun): string {
   const parts: string[] = [];
   if (env.currentStep && !TERMINAL.has(env.phase)) parts.push(`step ${env.currentStep}`);
-  if (env.waitingFor) parts.push(TERMINAL.has(env.phase) ? env.waitingFor : `waiting for ${env.waitingFor}`);
+  // waitingFor names a thing ("a promote action", "approval by alice") or, once a window has passed, an
+  // activity ("verifying web-prod"), which reads wrong after "waiting for".
+  if (env.waitingFor) parts.push(TERMINAL.has(env.phase) || /^\w+ing\b/.test(env.waitingFor) ? env.waitingFor : `waiting for ${env.waitingFor}`);
   return parts.join(' · ');
 }
 
