@@ -1,4 +1,4 @@
-# Shipway — common tasks. `make test` and (once the release engine lands) `make demo` work on a fresh clone.
+# Shipway — common tasks. `make test` and `make demo` work on a fresh clone.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPX := npx --no-install
@@ -46,9 +46,8 @@ bench: install ## benchmarks (bench/*.ts), each printing a table
 kube: install ## run the Kubernetes API emulator in the foreground (kubeconfig in .tmp/kube/kubeconfig)
 	$(NPX) tsx test/kube-api/main.ts --port 0 --kubeconfig .tmp/kube/kubeconfig
 
-demo: ## the end-to-end demo (not built yet)
-	@echo "make demo does not exist yet: it arrives with the release engine (see README.md, 'Status')." >&2
-	@exit 1
+demo: install ## the quick start end to end: API emulator, operator, live progress (DEMO_ONCE=1: exit when done)
+	DEMO_ONCE=$(DEMO_ONCE) $(NPX) tsx scripts/demo.ts
 
 clean: ## remove installed dependencies and scratch files
 	rm -rf node_modules .tmp
