@@ -22,6 +22,7 @@ import { WorkQueue } from './runtime/work-queue.ts';
 import { openDatabase, createRepository, type OpenedDatabase, type Repository } from './storage/index.ts';
 import { createTaskRegistry } from './tasks/registry.ts';
 import { createWorkloadDriver } from './kubernetes/workload-driver.ts';
+import { apiErrorMessage } from './kubernetes/api-errors.ts';
 import { TargetRunner } from './engine/target-runner.ts';
 import { CustomResources } from './controllers/custom-resources.ts';
 import { ReleaseController } from './controllers/release-controller.ts';
@@ -149,7 +150,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     }
   };
 
-  const onError = (kind: string) => (key: string, error: unknown, how: string) => log(`${kind} ${key}: ${how} error: ${error instanceof Error ? error.message : String(error)}`);
+  const onError = (kind: string) => (key: string, error: unknown, how: string) => log(`${kind} ${key}: ${how} error: ${apiErrorMessage(error)}`);
   const startLeading = () => {
     log(`${identity}: leading`);
     leading = true;

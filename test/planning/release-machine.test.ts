@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SchemaValidator } from '../../operator/src/validation/schema-validator.ts';
 import type { ReleaseSpec, ReleaseStatus } from '../../operator/src/api/release.ts';
 import {
   advance,
@@ -14,6 +15,14 @@ import {
 } from '../../operator/src/planning/release-machine.ts';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
+const schemas = new SchemaValidator();
+
+/** Every status the machine writes must pass the CRD schema, or the API server refuses the patch. */
+function expectValidStatus(spec: ReleaseSpec, status: ReleaseStatus) {
+  const object = { apiVersion: 'shipway.dev/v1alpha1', kind: 'Release', metadata: { name: 'r', namespace: 'n' }, spec, status };
+  const kind = SchemaValidator.identify(object).kind!;
+  expect(schemas.validate(kind, object).issues).toEqual([]);
+}
 
 const spec = (over: Partial<ReleaseSpec> = {}): ReleaseSpec => ({
   project: 'shop',
@@ -52,6 +61,7 @@ class World {
     };
     this.last = advance(input);
     this.status = this.last.status;
+    expectValidStatus(this.spec, this.status);
     for (const e of this.last.effects) {
       if (e.kind === 'requestApproval' && !this.approvals.has(e.key)) this.approvals.set(e.key, 'pending');
       if (e.kind === 'decideApproval') this.approvals.set(e.key, e.approved ? 'approved' : 'rejected');

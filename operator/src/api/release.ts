@@ -160,7 +160,7 @@ export const EnvironmentRun = Obj({
   phase: StringEnum(RELEASE_PHASES),
   currentStep: Type.Optional(Type.String({ maxLength: 256 })),
   waitingFor: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the environment waits (window, approval, promotion).' })),
-  step: Type.Optional(Type.Integer({ minimum: 0, description: 'Index of the rollout step in progress.' })),
+  step: Type.Optional(Type.Integer({ minimum: -1, description: 'Index of the rollout step in progress; -1 before the first (released from Waiting, or at the approval gate).' })),
   stepState: Type.Optional(StringEnum(STEP_STATES)),
   stepSince: Timestamp(),
   rollbackReason: Type.Optional(Type.String({ maxLength: 4096 })),

@@ -4,7 +4,8 @@
  * object. Both carry the resourceVersion the controller read, so a write based on a stale read fails with
  * 409 instead of undoing someone else's change (and a second operator replica can never overwrite).
  */
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { isConflict, isNotFound } from '../kubernetes/api-errors.ts';
 import { API_GROUP, API_VERSION } from '../api/common.ts';
 import { TransientError } from '../runtime/errors.ts';
 
@@ -13,8 +14,6 @@ export type CustomObject = { apiVersion: string; kind: string; metadata: Record<
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export const isNotFound = (error: unknown) => error instanceof ApiException && error.code === 404;
-export const isConflict = (error: unknown) => error instanceof ApiException && error.code === 409;
 
 export class CustomResources {
   private readonly api: CustomObjectsApi;

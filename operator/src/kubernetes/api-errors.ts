@@ -8,6 +8,7 @@ import { WorkloadError } from '../planning/workload-rollout.ts';
 const codeOf = (error: unknown): number | undefined => (error instanceof ApiException || error instanceof KubernetesApiError ? error.code : undefined);
 
 export const isNotFound = (error: unknown): boolean => codeOf(error) === 404;
+export const isConflict = (error: unknown): boolean => codeOf(error) === 409;
 
 /** The Status message of an API error (or the error's own message), without headers or bodies. */
 export function apiErrorMessage(error: unknown): string {
