@@ -153,7 +153,7 @@ class ApiTraffic {
         this.connections++;
       }
       const kind = requestKind(request.method ?? 'GET', request.url ?? '');
-      if (!kind.includes('leases')) this.lastWorkAt = performance.now();
+      if (!/^\S+ leases\b/.test(kind)) this.lastWorkAt = performance.now();
       this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
     });
   }
