@@ -7,9 +7,10 @@
  * @dot-i/k8s-operator is not used in the hot path: its 1.3.9 release builds on @kubernetes/client-node
  * 0.20 while this project uses 1.x, its watches end the process on an error, and it funnels every event
  * of every kind through one queue. Informers, queues, finalizers and leader election are therefore our
- * own (operator/src/runtime); see `operator/src/cli/operator-command.ts` for process lifecycle.
+ * own (operator/src/runtime); the library registers the CRDs at start-up (runtime/crd-registration.ts).
  */
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP_VERSION } from './api/common.ts';
 import { KINDS } from './api/kinds.ts';
@@ -18,6 +19,7 @@ import { isTerminal } from './planning/release-machine.ts';
 import { EventRecorder } from './runtime/event-recorder.ts';
 import { Informer, type KubeObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
+import { registerCrds } from './runtime/crd-registration.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { openDatabase, createRepository, type OpenedDatabase, type Repository } from './storage/index.ts';
 import { createTaskRegistry } from './tasks/registry.ts';
@@ -35,6 +37,8 @@ export interface OperatorOptions {
   /** PostgreSQL URL; without it an embedded PGlite database (in `dataDir`, or in memory). */
   databaseUrl?: string;
   dataDir?: string;
+  /** An already opened database (tests); the operator then leaves closing it to the caller. */
+  database?: OpenedDatabase;
   /** Watch one namespace; all when absent. */
   namespace?: string;
   /** Where the leader-election Lease lives. */
@@ -50,8 +54,13 @@ export interface OperatorOptions {
   /** How often workloads are polled while a rollout runs. */
   pollIntervalMs?: number;
   approvalPollIntervalMs?: number;
+  /** Create the CRDs that do not exist yet (existing ones are left alone) before watching. */
+  installCrds?: boolean;
   log?: (message: string) => void;
 }
+
+/** The CRDs shipped with the operator, next to its sources. */
+export const crdDirectory = fileURLToPath(new URL('../../crds/', import.meta.url));
 
 export interface RunningOperator {
   readonly identity: string;
@@ -68,7 +77,8 @@ const plural = (kind: string) => KINDS.find((k) => k.kind === kind)!.plural;
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
   const log = o.log ?? ((m: string) => console.log(m));
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
-  const database = await openDatabase({ ...(o.databaseUrl ? { url: o.databaseUrl } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
+  if (o.installCrds) log(`CRDs registered: ${(await registerCrds(o.kubeConfig, crdDirectory, log)).join(', ')}`);
+  const database = o.database ?? (await openDatabase({ ...(o.databaseUrl ? { url: o.databaseUrl } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
   const repo = createRepository(database.db);
   const recorder = new EventRecorder(o.kubeConfig, 'shipway-operator', identity, (e) => log(`event: ${e instanceof Error ? e.message : String(e)}`));
   const driver = createWorkloadDriver({ kubeConfig: o.kubeConfig, ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}) });
@@ -204,7 +214,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       stopLeading();
       for (const i of informers) i.stop();
       await runner.stop();
-      await database.close();
+      if (!o.database) await database.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
 import { startCluster, type Cluster } from '../conformance/cluster.ts';
+import { openScratchDatabase, postgresRequired, postgresUrl, type ScratchDatabase } from '../support/test-databases.ts';
 import { eventually } from '../support/until.ts';
 
 export interface Engine {
@@ -32,15 +33,18 @@ export async function startCrdCluster(podReadyDelayMs = 100): Promise<Cluster> {
 
 export function useEngine(options: Partial<OperatorOptions> = {}): Engine {
   const engine = { logs: [] as string[] } as unknown as Engine;
+  let database: ScratchDatabase | undefined;
   beforeAll(async () => {
-    engine.cluster = await startCrdCluster();
+    // Real PostgreSQL when the suite has one (CI always does), else PGlite from the migrated template.
+    [engine.cluster, database] = await Promise.all([startCrdCluster(), openScratchDatabase(postgresUrl() || postgresRequired() ? 'pg' : 'pglite')]);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(engine.cluster.kubeconfigPath);
-    engine.operator = await startOperator({ kubeConfig, leaseNamespace: 'default', pollIntervalMs: 100, approvalPollIntervalMs: 100, log: (l) => engine.logs.push(l), ...options });
+    engine.operator = await startOperator({ kubeConfig, database, leaseNamespace: 'default', pollIntervalMs: 100, approvalPollIntervalMs: 100, log: (l) => engine.logs.push(l), ...options });
   }, 90_000);
   afterAll(async () => {
     await engine.operator?.stop();
     await engine.cluster?.stop();
+    await database?.dispose();
   });
   Object.assign(engine, {
     namespace: async (prefix: string) => {

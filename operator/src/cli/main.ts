@@ -34,6 +34,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .option('--namespace <ns>', 'watch one namespace (default: all)')
     .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: the watched one, else default)')
     .option('--identity <id>', 'this replica in the Lease (default: host name and pid)')
+    .option('--install-crds', 'create the Shipway CRDs that do not exist yet before starting (existing ones are left alone)')
     .option('--keep-finished <n>', 'finished Releases kept per namespace (history stays in the database)')
     .option('--concurrency <n>', 'Releases reconciled at once (default 8)')
     .option('--poll-interval <ms>', 'how often a rolling-out workload is looked at (default 500)')

@@ -13,6 +13,7 @@ export interface OperatorCommandOptions {
   leaseNamespace?: string;
   identity?: string;
   keepFinished?: string;
+  installCrds?: boolean;
   concurrency?: string;
   pollInterval?: string;
   leaseDuration?: string;
@@ -45,6 +46,7 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
     ...(options.leaseNamespace ? { leaseNamespace: options.leaseNamespace } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
     ...(keepFinished !== undefined ? { keepFinished } : {}),
+    ...(options.installCrds ? { installCrds: true } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(pollIntervalMs ? { pollIntervalMs } : {}),
     ...(leaseDurationMs ? { leaseDurationMs } : {}),

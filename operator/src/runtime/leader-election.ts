@@ -26,6 +26,7 @@ export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
   private stopped = false;
+  private inflight: Promise<void> = Promise.resolve();
   private readonly o: Required<Omit<LeaderElectionOptions, 'onError'>> & Pick<LeaderElectionOptions, 'onError'>;
 
   constructor(options: LeaderElectionOptions) {
@@ -46,24 +47,31 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.leading) {
-      this.setLeading(false);
-      try {
-        const lease = await this.read();
-        if (lease?.spec?.holderIdentity === this.o.identity) {
-          lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: this.o.now() as never };
-          await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
-        }
-      } catch (error) {
-        this.o.onError?.(error);
+    await this.inflight;
+    // A renewal in flight at stop may have won the lease without leading: it is released all the same.
+    this.setLeading(false);
+    try {
+      const lease = await this.read();
+      if (lease?.spec?.holderIdentity === this.o.identity) {
+        lease.spec = { ...lease.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: this.o.now() as never };
+        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
       }
+    } catch (error) {
+      this.o.onError?.(error);
     }
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
+    this.inflight = this.attempt();
+    return this.inflight;
+  }
+
+  private async attempt(): Promise<void> {
     if (this.stopped) return;
     try {
       const acquired = await this.tryAcquireOrRenew();
+      // Stopped meanwhile: a lease won now must not make a stopped elector lead.
+      if (this.stopped) return;
       if (acquired) {
         this.lastRenew = Date.now();
         this.setLeading(true);
