@@ -15,6 +15,8 @@ let server: Server;
 let base: string;
 const received: { path: string; body: Record<string, unknown>; headers: Record<string, unknown> }[] = [];
 let healthy = true;
+/** Webhook requests to /flaky fail this many times before one succeeds. */
+let flakyFailures = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -26,6 +28,11 @@ beforeAll(async () => {
         return;
       }
       received.push({ path: req.url ?? '', body: body ? JSON.parse(body) : {}, headers: req.headers });
+      if (req.url === '/flaky' && flakyFailures > 0) {
+        flakyFailures--;
+        res.writeHead(500).end('try again');
+        return;
+      }
       res.writeHead(204).end();
     });
   });
@@ -173,4 +180,30 @@ spec: { type: kubernetes, environment: pre, kubernetes: { namespace: ${ns}, kind
     const sts = await engine.json(['get', 'statefulset', 'db', '-n', ns]);
     expect(sts.spec.template.spec.containers[0].image).toBe('registry.local/db:1.1.0');
   }, 90_000);
+
+  it('retries a failing task and times out a slow one', async () => {
+    flakyFailures = 1;
+    const ns = await engine.namespace('retries');
+    await engine.apply(workloads(ns, 'pre', ['a']));
+    await engine.apply(`
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata: { name: full, namespace: ${ns} }
+spec:
+  stages:
+    - name: around
+      phase: post_release
+      onError: continue
+      tasks:
+        - { id: flaky, type: notify, retry: 2, retryDelaySeconds: 0, notify: { webhook: { url: '${base}/flaky' } } }
+        - { id: slow, type: wait, timeoutSeconds: 1, wait: { durationSeconds: 600 } }
+`);
+    await engine.apply(release(ns, '[{ name: pre, promotion: auto }]'));
+    await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'the release goes on past the failed stage');
+    const tasks = (await historyOf(ns)).deployments[0]!.stageRuns.at(-1)!.taskRuns;
+    expect(tasks.map((t) => `${t.taskId}:${t.status}:${t.retryCount}`)).toEqual(['flaky:succeeded:1', 'slow:failed:0']);
+    expect(tasks[1]!.error).toBe('timed out after 1s');
+    expect(received.filter((r) => r.path === '/flaky')).toHaveLength(2);
+  }, 90_000);
 });
+

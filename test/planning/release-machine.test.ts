@@ -437,3 +437,13 @@ describe('in-workload canary of one target', () => {
   });
 });
 
+describe('rollback version', () => {
+  it('goes to spec.rollback.targetVersion when it is set, instead of the previous version', () => {
+    const w = new World(spec({ rollback: { auto: true, granularity: 'all', targetVersion: '0.9.0' } }));
+    w.step();
+    w.finish('pre', 'a', 'failed', { error: 'boom' });
+    w.step();
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'pre', target: 'a', round: 1, toVersion: '0.9.0', reason: 'boom', mode: 'update' }]);
+  });
+});
+

@@ -377,7 +377,9 @@ function requestRollbacks(pass: Pass) {
   for (const env of pass.status.environments ?? []) {
     for (const run of env.targets ?? []) {
       if (run.phase !== 'RollingBack') continue;
-      pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(run.previousVersion ? { toVersion: run.previousVersion } : {}), reason: run.error ?? 'rollback', mode: run.mode ?? 'update' });
+      // An explicit spec.rollback.targetVersion wins; else the version the target ran before; else `rollout undo`.
+      const toVersion = pass.input.spec.rollback?.targetVersion ?? run.previousVersion;
+      pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(toVersion ? { toVersion } : {}), reason: run.error ?? 'rollback', mode: run.mode ?? 'update' });
     }
   }
 }
