@@ -120,15 +120,16 @@ async function inParallel(count: number, writers: number, work: (i: number) => P
 const BENCH_AGENT = 'shipway-release-engine-bench';
 const asBench = setHeaderOptions('User-Agent', BENCH_AGENT);
 
-/** `GET releases`, `PATCH releases/status`, `GET deployments (list)`, `GET releases (watch)`... */
-function requestKind(method: string, url: string): string {
+/** `GET releases`, `PATCH releases/status`, `GET deployments (list)`, `GET releases (watch)`..., and the object's name. */
+function requestKind(method: string, url: string): { kind: string; name?: string } {
   const [path, query = ''] = url.split('?') as [string, string?];
   const parts = path.split('/').filter(Boolean);
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
   if (rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
   const collection = rest.length < 2;
   const watch = /(^|&)watch=(true|1)/.test(query);
-  return `${method} ${rest[0] ?? path}${rest[2] ? `/${rest[2]}` : ''}${collection && method === 'GET' ? (watch ? ' (watch)' : ' (list)') : ''}`;
+  const kind = `${method} ${rest[0] ?? path}${rest[2] ? `/${rest[2]}` : ''}${collection && method === 'GET' ? (watch ? ' (watch)' : ' (list)') : ''}`;
+  return collection ? { kind } : { kind, name: `${parts[parts.indexOf('namespaces') + 1]}/${rest[1]}` };
 }
 
 /**
@@ -142,6 +143,8 @@ class ApiTraffic {
   /** When the operator last asked for something other than its Lease. */
   lastWorkAt = performance.now();
   readonly byKind = new Map<string, number>();
+  /** The distinct objects read one by one, by kind (`GET releases` → namespace/name), since `resetNames`. */
+  readonly names = new Map<string, Set<string>>();
 
   constructor() {
     subscribe('http.server.request.start', (message) => {
@@ -152,10 +155,22 @@ class ApiTraffic {
         this.sockets.add(socket);
         this.connections++;
       }
-      const kind = requestKind(request.method ?? 'GET', request.url ?? '');
+      const { kind, name } = requestKind(request.method ?? 'GET', request.url ?? '');
+      if (name && kind.startsWith('GET ')) {
+        const set = this.names.get(kind) ?? new Set<string>();
+        this.names.set(kind, set.add(name));
+      }
       if (!/^\S+ leases\b/.test(kind)) this.lastWorkAt = performance.now();
       this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
     });
+  }
+
+  resetNames(): void {
+    this.names.clear();
+  }
+
+  distinct(kind: string): number {
+    return this.names.get(kind)?.size ?? 0;
   }
 
   /** Counts since this call, when the returned function is called. */
@@ -435,35 +450,38 @@ const release = (namespace: string, name: string, targetName: string, promotion:
   spec: { project: 'bench', version: '1.1.0', environments: [{ name: 'prod', promotion, targets: { names: [targetName] } }] },
 });
 
-/** Namespaces, Deployments (all available) and Targets. */
-async function createWorkloads(cluster: Cluster, namespaces: string[], workloads: { namespace: string; deployment: string; target: string }[]): Promise<void> {
-  for (const ns of namespaces) await cluster.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }, asBench);
+/** Starts the operator on an empty cluster (CRDs and namespaces only) and waits until it leads. */
+async function startOperator(cluster: Cluster, scenario: string): Promise<{ operator: OperatorProcess; leadingMs: number }> {
+  const started = performance.now();
+  const operator = new OperatorProcess(cluster.kubeconfigPath, scenario);
+  running.add(operator);
+  await operator.waitLeading(120_000);
+  return { operator, leadingMs: performance.now() - started };
+}
+
+/**
+ * Deployments (until all are available) and Targets, with the operator already running: it sees the
+ * Targets through its watch and the wait ends when it has reconciled every one of them to Online.
+ */
+async function createWorkloads(cluster: Cluster, operator: OperatorProcess, workloads: { namespace: string; deployment: string; target: string }[]): Promise<void> {
   await inParallel(workloads.length, WRITERS, async (i) => {
     const w = workloads[i]!;
     await cluster.apps.createNamespacedDeployment({ namespace: w.namespace, body: deployment(w.namespace, w.deployment) }, asBench);
     await cluster.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: w.namespace, plural: 'targets', body: target(w.namespace, w.target, w.deployment) }, asBench);
   });
   const store = cluster.emulator.api.store;
-  const available = () => store.list('apps/deployments').filter((d) => d.status?.availableReplicas === 1).length >= workloads.length;
-  if (!(await waitFor(available, 120_000, () => `deployments available: ${store.list('apps/deployments').filter((d) => d.status?.availableReplicas === 1).length}/${workloads.length}`))) {
-    throw new Error('the Deployments did not become available');
+  const count = (resource: string, ok: (o: Record<string, { phase?: string; availableReplicas?: number } | undefined>) => boolean) => store.list(resource).filter(ok).length;
+  const available = () => count('apps/deployments', (d) => d.status?.availableReplicas === 1);
+  const online = () => count(`${GROUP}/targets`, (t) => t.status?.phase === 'Online');
+  const ready = () => (available() >= workloads.length && online() >= workloads.length) || !operator.alive;
+  if (!(await waitFor(ready, 300_000, () => `deployments available ${available()}/${workloads.length}, targets online ${online()}/${workloads.length}`)) || !operator.alive) {
+    throw new Error(`the Deployments did not become available or the operator did not reconcile the Targets (${available()} available, ${online()} online of ${workloads.length}):\n${operator.lastLines()}`);
   }
+  await sleep(3000);
 }
 
-/** Starts the operator and waits until it has reconciled every Target (a warm operator with nothing to do). */
-async function startWarmOperator(cluster: Cluster, scenario: string, targets: number): Promise<{ operator: OperatorProcess; startMs: number; baselineKb: number }> {
-  const started = performance.now();
-  const operator = new OperatorProcess(cluster.kubeconfigPath, scenario);
-  running.add(operator);
-  await operator.waitLeading(60_000);
-  const store = cluster.emulator.api.store;
-  const online = () => store.list(`${GROUP}/targets`).filter((t) => t.status?.phase === 'Online').length >= targets;
-  if (!(await waitFor(online, 120_000, () => `targets online: ${store.list(`${GROUP}/targets`).filter((t) => t.status?.phase === 'Online').length}/${targets}`))) {
-    throw new Error(`the operator did not reconcile the Targets:\n${operator.lastLines()}`);
-  }
-  const startMs = performance.now() - started;
-  await sleep(3000);
-  return { operator, startMs, baselineKb: operator.rssKb() };
+async function createNamespaces(cluster: Cluster, namespaces: string[]): Promise<void> {
+  for (const ns of namespaces) await cluster.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } }, asBench);
 }
 
 // ------------------------------------------------------------------------------------------ scenario A
@@ -478,12 +496,15 @@ async function scenarioA(rows: Row[]): Promise<void> {
     const items = Array.from({ length: n }, (_, i) => ({ namespace: namespaces[i % namespaces.length]!, index: i, deployment: `w-${pad(i)}`, target: `t-${pad(i)}`, release: `r-${pad(i)}` }));
     const byRelease = new Map(items.map((it) => [`${it.namespace}/${it.release}`, it.index]));
     const byDeployment = new Map(items.map((it) => [`${it.namespace}/${it.deployment}`, it.index]));
-    await createWorkloads(cluster, namespaces, items);
-    say(`${n} Deployments available and ${n} Targets created; starting the operator`);
-
-    const warm = await startWarmOperator(cluster, 'a', n);
-    operator = warm.operator;
-    rows.push({ benchmark: `A. operator start, warm (${n} Targets reconciled)`, result: ms(warm.startMs), detail: `RSS ${mb(warm.baselineKb)} before any Release; in-memory PGlite` });
+    await createNamespaces(cluster, namespaces);
+    const started = await startOperator(cluster, 'a');
+    operator = started.operator;
+    const setupStart = performance.now();
+    await createWorkloads(cluster, operator, items);
+    const baselineKb = operator.rssKb();
+    say(`${n} Deployments available and ${n} Targets Online; applying the Releases`);
+    rows.push({ benchmark: 'A. operator start (spawn → leading, empty cluster)', result: ms(started.leadingMs), detail: `history in in-memory PGlite (the default); RSS ${mb(operator.peakKb)} peak while starting` });
+    rows.push({ benchmark: `A. set-up: ${n} Deployments available, ${n} Targets Online`, result: ms(performance.now() - setupStart), detail: `operator RSS ${mb(baselineKb)} before any Release` });
 
     const appliedAt = new Array<number>(n).fill(NaN);
     const patchedAt = new Array<number>(n).fill(NaN);
@@ -551,13 +572,29 @@ async function scenarioA(rows: Row[]): Promise<void> {
     rows.push({ benchmark: 'A. throughput', result: `${(succeeded / ((lastDone - start) / 1000)).toFixed(1)} releases/s`, detail: 'Succeeded Releases / (first apply → last Succeeded)' });
     rows.push({ benchmark: 'A. reaction: apply → first workload patch', result: `p50 ${ms(percentile(reaction, 50))}`, detail: `p99 ${ms(percentile(reaction, 99))}, max ${ms(Math.max(...reaction))}; ${reaction.length} samples` });
     rows.push({ benchmark: 'A. apply → Succeeded, per Release', result: `p50 ${ms(percentile(toDone, 50))}`, detail: `p99 ${ms(percentile(toDone, 99))}, max ${ms(Math.max(...toDone))}` });
-    rows.push({ benchmark: 'A. operator RSS, peak during the run', result: mb(operator.peakKb), detail: `baseline ${mb(warm.baselineKb)}; sampled every 200 ms` });
+    rows.push({ benchmark: 'A. operator RSS, peak during the run', result: mb(operator.peakKb), detail: `${mb(baselineKb)} before the first apply; sampled every 200 ms` });
     rows.push({ benchmark: 'A. CPU, first apply → all finished', result: usage.result, detail: usage.detail });
     rows.push({ benchmark: 'A. operator API requests, first apply → all finished', result: `${Math.round(api.requests / n)} per Release`, detail: `${api.requests} requests (${Math.round(api.requests / usage.seconds)}/s) on ${api.connections} new connections; ${api.top}` });
     say(`settling for ${SETTLE_MS / 1000} s`);
     await sleep(SETTLE_MS);
     rows.push({ benchmark: `A. operator RSS, settled (${n} finished Releases)`, result: mb(operator.settledKb(SETTLE_MS / 2)), detail: `median over the last ${SETTLE_MS / 2000} s of ${SETTLE_MS / 1000} s idle; operator log: ${operator.errorLines} lines with "error"` });
     if (!finished || done < n) say(`scenario A did not finish; last operator lines:\n${operator.lastLines()}`);
+
+    // A restart: the new operator lists what exists and reconciles every Release and Target once.
+    await operator.stop();
+    running.delete(operator);
+    traffic.resetNames();
+    const restart = await startOperator(cluster, 'a-restart');
+    operator = restart.operator;
+    const restartStart = performance.now();
+    const quiet = await waitFor(() => performance.now() - traffic.lastWorkAt > 5000 && performance.now() - restartStart > 5000, TIMEOUT_MS);
+    const releasesSeen = traffic.distinct('GET releases');
+    const targetsSeen = traffic.distinct('GET targets');
+    rows.push({
+      benchmark: `A. operator restart with ${n} Releases and ${n} Targets`,
+      result: `${releasesSeen}/${n} Releases, ${targetsSeen}/${n} Targets reconciled`,
+      detail: `leading after ${ms(restart.leadingMs)}; ${quiet ? `quiet ${ms(traffic.lastWorkAt - restartStart)} after leading` : 'never quiet'}; RSS ${mb(operator.lastKb)}${releasesSeen < n || targetsSeen < n ? '; objects the restarted operator never read are not in its caches' : ''}`,
+    });
   } finally {
     if (operator) {
       await operator.stop();
@@ -576,9 +613,10 @@ async function scenarioB(rows: Row[]): Promise<void> {
   let operator: OperatorProcess | undefined;
   try {
     const namespaces = Array.from({ length: Math.min(NAMESPACES, m) }, (_, i) => `bench-b-${i}`);
-    await createWorkloads(cluster, namespaces, namespaces.map((ns) => ({ namespace: ns, deployment: 'w-idle', target: 't-idle' })));
-    const warm = await startWarmOperator(cluster, 'b', namespaces.length);
-    operator = warm.operator;
+    await createNamespaces(cluster, namespaces);
+    operator = (await startOperator(cluster, 'b')).operator;
+    await createWorkloads(cluster, operator, namespaces.map((ns) => ({ namespace: ns, deployment: 'w-idle', target: 't-idle' })));
+    const baselineKb = operator.rssKb();
 
     const items = Array.from({ length: m }, (_, i) => ({ namespace: namespaces[i % namespaces.length]!, release: `r-${pad(i)}` }));
     const byRelease = new Map(items.map((it, i) => [`${it.namespace}/${it.release}`, i]));
@@ -642,7 +680,7 @@ async function scenarioB(rows: Row[]): Promise<void> {
     const idleApi = idleRequests();
     const heldWrites = releaseWrites - writesBefore;
     unsubscribe();
-    rows.push({ benchmark: `B. operator RSS holding ${m} idle Releases`, result: mb(operator.settledKb(SETTLE_MS)), detail: `median over ${SETTLE_MS / 1000} s idle; baseline ${mb(warm.baselineKb)} (${namespaces.length} Targets, no Release); peak ${mb(operator.peakKb)}` });
+    rows.push({ benchmark: `B. operator RSS holding ${m} idle Releases`, result: mb(operator.settledKb(SETTLE_MS)), detail: `median over ${SETTLE_MS / 1000} s idle; ${mb(baselineKb)} before the first apply (${namespaces.length} Targets, no Release); peak ${mb(operator.peakKb)}` });
     rows.push({ benchmark: 'B. CPU while holding them', result: idle.result, detail: `${idle.detail}; operator log: ${operator.errorLines} lines with "error"` });
     rows.push({ benchmark: 'B. operator API requests while holding them', result: `${(idleApi.requests / idle.seconds).toFixed(1)}/s`, detail: `${idleApi.requests} requests on ${idleApi.connections} new connections in ${idle.seconds.toFixed(0)} s; ${idleApi.top || 'none'}; ${heldWrites} Release writes` });
     if (!reachedAll || waiting < m) say(`scenario B did not finish; last operator lines:\n${operator.lastLines()}`);
