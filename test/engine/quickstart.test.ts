@@ -78,6 +78,8 @@ describe('the quick start', () => {
     for (const d of ['web-pre', ...PROD]) expect(await image(d)).toBe(NEW);
     const status = await releaseStatus();
     expect(status.progress).toBe('4/4');
+    // Fields the engine dropped are gone from the stored status, not left behind by the patch.
+    expect(status.currentEnvironment).toBeUndefined();
     expect(status.lastAction).toMatchObject({ action: 'promote', actor: 'bob', result: 'Applied' });
     expect(status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
     const runs = status.environments.map((e: { targets: { name: string; phase: string; previousVersion: string; version: string }[] }) =>

@@ -639,6 +639,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       for (const { r } of pending) pass.add({ kind: 'verify', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index, mode: r.mode ?? 'update' });
       if (pending.length > 0) {
         env.waitingFor = `verifying ${pending.map(({ r }) => r.name).join(', ')}`;
+        pass.status.message = `environment ${env.name}: ${env.waitingFor}`;
         return false;
       }
       const unhealthy = results.filter(({ v }) => v!.state === 'failed');
