@@ -111,10 +111,10 @@ spec:
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     let kills = 0;
     const outputs: string[][] = [];
-    while (kills < 6 && (await phase(ns, 'r')) !== 'Succeeded') {
+    while (kills < 4 && (await phase(ns, 'r')) !== 'Succeeded') {
       const op = startOperatorProcess(`op-${kills}`);
       outputs.push(op.output);
-      await new Promise((r) => setTimeout(r, 2500 + random() * 3000));
+      await new Promise((r) => setTimeout(r, 3000 + random() * 2500));
       await kill(op);
       kills++;
     }
@@ -151,13 +151,13 @@ spec:
     const one = startOperatorProcess('replica-one');
     const two = startOperatorProcess('replica-two');
     const leaders = () => [one, two].filter((p) => p.output.some((l) => l.endsWith(': leading')));
-    await eventually(async () => leaders().length === 1, { timeoutMs: 30_000, message: () => [...one.output, ...two.output].join('\n') });
+    await eventually(async () => leaders().length === 1, { timeoutMs: 60_000, message: () => [...one.output, ...two.output].join('\n') });
     await new Promise((r) => setTimeout(r, 2000));
     expect(leaders()).toHaveLength(1);
     const [leader] = leaders();
     const standby = leader === one ? two : one;
     await kill(leader!);
-    await eventually(async () => standby.output.some((l) => l.endsWith(': leading')), { timeoutMs: 30_000, message: () => standby.output.join('\n') });
+    await eventually(async () => standby.output.some((l) => l.endsWith(': leading')), { timeoutMs: 60_000, message: () => standby.output.join('\n') });
     await cluster.kubectlOk(['apply', '-f', '-'], {
       input: `
 apiVersion: shipway.dev/v1alpha1
