@@ -9,6 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
 import { startCluster, type Cluster } from '../conformance/cluster.ts';
 import { openScratchDatabase, postgresRequired, postgresUrl, type ScratchDatabase } from '../support/test-databases.ts';
+import type { ReleaseHistory } from '../../operator/src/storage/index.ts';
 import { eventually } from '../support/until.ts';
 
 export interface Engine {
@@ -19,6 +20,8 @@ export interface Engine {
   apply(yaml: string): Promise<void>;
   json(args: string[]): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- kubectl -o json
   release(namespace: string, name: string): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Everything the operator recorded about a Release, from its database. */
+  history(namespace: string, name: string): Promise<ReleaseHistory>;
   image(namespace: string, deployment: string): Promise<string>;
   annotate(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   waitFor(namespace: string, name: string, check: (release: any) => boolean, what: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -57,6 +60,10 @@ export function useEngine(options: Partial<OperatorOptions> = {}): Engine {
     },
     json: async (args: string[]) => JSON.parse(await engine.cluster.kubectlOk([...args, '-o', 'json'])),
     release: (namespace: string, name: string) => engine.json(['get', 'release', name, '-n', namespace]),
+    history: async (namespace: string, name: string) => {
+      const row = await engine.operator.repo.getReleaseByUid((await engine.release(namespace, name)).metadata.uid);
+      return (await engine.operator.repo.getReleaseHistory(row!.id))!;
+    },
     image: async (namespace: string, deployment: string) =>
       (await engine.json(['get', 'deployment', deployment, '-n', namespace])).spec.template.spec.containers[0].image,
     annotate: async (namespace: string, name: string, annotations: Record<string, string>) => {

@@ -80,11 +80,6 @@ spec:
   environments: ${envs}
 `;
 
-const historyOf = async (ns: string) => {
-  const uid = (await engine.release(ns, 'r')).metadata.uid;
-  const row = await engine.operator.repo.getReleaseByUid(uid);
-  return (await engine.operator.repo.getReleaseHistory(row!.id))!;
-};
 
 describe('pipelines', () => {
   it('runs the three phases: a Job, a skipped task, a webhook and a health check', async () => {
@@ -95,7 +90,7 @@ describe('pipelines', () => {
     await engine.apply(release(ns, '[{ name: pre, promotion: auto }]'));
     const done = await engine.waitFor(ns, 'r', (r) => ['Succeeded', 'Failed', 'RolledBack'].includes(r.status?.phase), 'the pipeline finishes');
     expect(done.status.phase).toBe('Succeeded');
-    const history = await historyOf(ns);
+    const history = await engine.history(ns, 'r');
     expect(history.deployments[0]!.stageRuns.map((s) => `${s.stage}:${s.taskRuns.map((t) => `${t.taskId}=${t.status}`).join(',')}`)).toEqual([
       'prepare:migrate=succeeded,only-prod=skipped',
       'ship:deploy=succeeded,tell=succeeded',
@@ -122,7 +117,7 @@ describe('pipelines', () => {
     expect(done.status.message).toContain('stage check');
     expect(done.status.message).toContain('503');
     expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.0.0');
-    const history = await historyOf(ns);
+    const history = await engine.history(ns, 'r');
     const health = history.deployments[0]!.stageRuns.at(-1)!.taskRuns[0]!;
     expect(health).toMatchObject({ taskId: 'health', status: 'failed' });
   }, 90_000);
@@ -151,7 +146,7 @@ describe('pipelines', () => {
     expect(refused.status.lastAction).toMatchObject({ result: 'Rejected', message: 'intruder is not among the approvers of environment prod' });
     await engine.annotate(ns, 'r', { 'shipway.dev/action': 'approve', 'shipway.dev/actor': 'lead', 'shipway.dev/comment': 'go' });
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'deploys after approval');
-    const history = await historyOf(ns);
+    const history = await engine.history(ns, 'r');
     expect(history.approvals.map((a) => `${a.environment}:${a.status}:${a.decidedBy}:${a.comment}`)).toEqual(['prod:approved:lead:go']);
   }, 90_000);
 
@@ -200,7 +195,7 @@ spec:
 `);
     await engine.apply(release(ns, '[{ name: pre, promotion: auto }]'));
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'the release goes on past the failed stage');
-    const tasks = (await historyOf(ns)).deployments[0]!.stageRuns.at(-1)!.taskRuns;
+    const tasks = (await engine.history(ns, 'r')).deployments[0]!.stageRuns.at(-1)!.taskRuns;
     expect(tasks.map((t) => `${t.taskId}:${t.status}:${t.retryCount}`)).toEqual(['flaky:succeeded:1', 'slow:failed:0']);
     expect(tasks[1]!.error).toBe('timed out after 1s');
     expect(received.filter((r) => r.path === '/flaky')).toHaveLength(2);

@@ -18,11 +18,6 @@ spec:
   version: 1.1.0
 ${body}`;
 
-const historyOf = async (namespace: string, name: string) => {
-  const uid = (await engine.release(namespace, name)).metadata.uid;
-  const row = await engine.operator.repo.getReleaseByUid(uid);
-  return (await engine.operator.repo.getReleaseHistory(row!.id))!;
-};
 
 const condition = (r: { status?: { conditions?: { type: string }[] } }, type: string) => r.status?.conditions?.find((c) => c.type === type) as { status: string; reason: string; message: string } | undefined;
 
@@ -48,7 +43,7 @@ spec: { release: r, app: web, version: 1.1.0-broken, artifact: { image: registry
     expect(condition(final, 'Failed')).toMatchObject({ status: 'True', reason: 'RolledBack' });
     expect(await engine.image(ns, 'c1')).toBe('registry.local/web:1.0.0');
     expect(await engine.image(ns, 'c2')).toBe('registry.local/web:1.0.0');
-    const history = await historyOf(ns, 'r');
+    const history = await engine.history(ns, 'r');
     expect(history.release.phase).toBe('RolledBack');
     expect(history.deployments.map((d) => `${d.target}:${d.operation}:${d.version}:${d.status}`)).toEqual([
       `${ns}/c1:deploy:1.1.0-broken:rolled_back`,
@@ -93,7 +88,7 @@ spec: { release: r, app: web, version: 1.1.0-broken, artifact: { image: registry
     await engine.annotate(ns, 'r', { 'shipway.dev/action': 'start', 'shipway.dev/actor': 'ops' });
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'succeeds after start');
     expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.1.0');
-    const history = await historyOf(ns, 'r');
+    const history = await engine.history(ns, 'r');
     expect(history.auditEvents.map((e) => `${e.action}:${e.actor ?? ''}:${(e.details as { result: string }).result}`)).toEqual(['pause:ops:Applied', 'retry::Rejected', 'resume::Applied', 'start:ops:Applied']);
   }, 90_000);
 
@@ -115,8 +110,8 @@ ${release(ns, 'r', `  pipelineRef: { name: slow }
     const final = await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Cancelled', 'cancelled');
     expect(final.status.message).toBe('cancelled: wrong build');
     expect(final.status.environments[0].targets[0].phase).toBe('Cancelled');
-    const history = await historyOf(ns, 'r');
-    await expect.poll(async () => (await historyOf(ns, 'r')).deployments[0]?.status, { timeout: 10_000 }).toBe('cancelled');
+    const history = await engine.history(ns, 'r');
+    await expect.poll(async () => (await engine.history(ns, 'r')).deployments[0]?.status, { timeout: 10_000 }).toBe('cancelled');
     expect(history.release.phase).toBe('Cancelled');
     expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.0.0');
   }, 90_000);
@@ -137,7 +132,7 @@ ${release(ns, 'r', `  environments: [{ name: pre, promotion: auto }]`)}`);
     await engine.annotate(ns, 'r', { 'shipway.dev/action': 'retry', 'shipway.dev/actor': 'ops' });
     const done = await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'succeeds after retry');
     expect(done.status.environments[0].targets[0]).toMatchObject({ phase: 'Succeeded', attempt: 2 });
-    const history = await historyOf(ns, 'r');
+    const history = await engine.history(ns, 'r');
     expect(history.deployments.map((d) => `${d.dedupKey.split('/').slice(-2).join('/')}:${d.status}`)).toEqual(['a1/shop:failed', 'a2/shop:succeeded']);
   }, 90_000);
 
@@ -151,7 +146,7 @@ ${release(ns, 'r', `  environments: [{ name: pre, promotion: auto }]`)}`);
     expect(final.status.phase).toBe('Succeeded');
     expect(await engine.image(ns, 'b')).toBe('registry.local/web:1.0.0');
     expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.1.0');
-    const history = await historyOf(ns, 'r');
+    const history = await engine.history(ns, 'r');
     expect(history.deployments.filter((d) => d.operation === 'rollback').map((d) => `${d.target}:${d.version}:${d.status}`)).toEqual([`${ns}/b:1.0.0:succeeded`]);
   }, 90_000);
 

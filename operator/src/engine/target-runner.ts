@@ -15,7 +15,7 @@ import { withTag } from '../planning/workload-rollout.ts';
 import { nextTasks, targetStages, type StagePlan, type TaskState } from '../planning/target-pipeline.ts';
 import { evaluateCondition } from '../planning/task-condition.ts';
 import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
-import { sleep } from '../tasks/sleep.ts';
+import { sleep } from '../runtime/sleep.ts';
 import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
 
 export interface ReleaseRef {
@@ -188,13 +188,7 @@ export class TargetRunner {
     for (const unit of job.units) {
       rows.push(
         await repo.recordDeployment({
-          dedupKey: `${key}/${unit.app}`,
-          releaseId: job.release.releaseId,
-          releaseAppId: unit.releaseAppId ?? null,
-          app: unit.app,
-          environment: job.environment,
-          target: `${job.target.namespace}/${job.target.name}`,
-          targetType: 'kubernetes',
+          ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
           version: unit.version,
           previousVersion: observedVersion ?? null,
           operation: job.release.operation,
@@ -377,13 +371,7 @@ export class TargetRunner {
     const observed = await driver.observe(job.target).catch(() => undefined);
     const unit = job.units[0]!;
     const row = await repo.recordDeployment({
-      dedupKey: `${key}/${unit.app}`,
-      releaseId: job.release.releaseId,
-      releaseAppId: unit.releaseAppId ?? null,
-      app: unit.app,
-      environment: job.environment,
-      target: `${job.target.namespace}/${job.target.name}`,
-      targetType: 'kubernetes',
+      ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
       version: toVersion ?? observed?.version ?? 'previous',
       previousVersion: observed?.version ?? null,
       operation: 'rollback',
@@ -430,6 +418,19 @@ export class TargetRunner {
     const masked = error === undefined ? undefined : this.o.mask(error);
     this.update(job, (w) => (w.rollback = { round, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
+}
+
+/** What a deployment row says about where and what, for deploys and rollbacks alike. */
+function deploymentIdentity(job: TargetJob, unit: DeployUnit, dedupKey: string) {
+  return {
+    dedupKey,
+    releaseId: job.release.releaseId,
+    releaseAppId: unit.releaseAppId ?? null,
+    app: unit.app,
+    environment: job.environment,
+    target: `${job.target.namespace}/${job.target.name}`,
+    targetType: 'kubernetes' as const,
+  };
 }
 
 export const targetKey = (job: TargetJob) => `${job.release.uid}/${job.environment}/${job.target.name}`;

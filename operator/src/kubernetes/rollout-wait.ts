@@ -9,6 +9,7 @@
 import { rolloutState, WorkloadError, type RolloutState } from '../planning/workload-rollout.ts';
 import { apiErrorMessage, WorkloadNotFoundError } from './api-errors.ts';
 import type { KubeObject } from './workload-client.ts';
+import { sleep } from '../runtime/sleep.ts';
 
 export const DEFAULT_POLL_INTERVAL_MS = 500;
 
@@ -66,19 +67,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal, deadline: number
       (value) => finish(() => resolve(value)),
       (error: unknown) => finish(() => reject(error)),
     );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

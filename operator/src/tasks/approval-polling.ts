@@ -1,5 +1,5 @@
 /** Waiting for a decision on the task's approval, shared by `approval` tasks and `wait { untilApproved }`. */
-import { sleep } from './sleep.ts';
+import { sleep } from '../runtime/sleep.ts';
 import { errorMessage } from './task-outcome.ts';
 import type { ApprovalState, TaskContext } from './task-executor.ts';
 

@@ -4,7 +4,7 @@
  * `intervalSeconds` apart — as a Kubernetes probe with failureThreshold = retry + 1.
  */
 import { connect } from 'node:net';
-import { sleep } from './sleep.ts';
+import { sleep } from '../runtime/sleep.ts';
 import { errorMessage, outcomeOfError, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 import { expandVariables } from './variable-text.ts';

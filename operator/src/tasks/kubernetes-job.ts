@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiException, BatchV1Api, CoreV1Api, type V1EnvVar, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { sleep } from './sleep.ts';
+import { sleep } from '../runtime/sleep.ts';
 import { errorMessage, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskOutcome } from './task-executor.ts';
 

@@ -3,7 +3,7 @@
  * restarts in the middle waits only for what is left; or, with `untilApproved`, until the approval is decided.
  */
 import { awaitDecision, decisionMessage, DEFAULT_APPROVAL_POLL_MS } from './approval-polling.ts';
-import { sleep } from './sleep.ts';
+import { sleep } from '../runtime/sleep.ts';
 import { outcomeOfError, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 

@@ -1,4 +1,4 @@
-/** Timers the executors wait on: they end early, with the signal's reason, when the engine aborts the attempt. */
+/** Abortable timers for everything that waits: executors, rollout polling, retry delays. */
 
 /** Resolves after `ms`; rejects with `signal.reason` as soon as the signal aborts (at once if it already has). */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
