@@ -203,12 +203,17 @@ export class ReleaseController {
       case 'cancelRunning':
         runner.cancel(uid);
         return;
-      case 'requestApproval':
-        await repo.recordApproval({
+      case 'requestApproval': {
+        const approval = await repo.recordApproval({
           dedupKey: `${uid}/approval/${effect.key}`, releaseId: row.id, environment: effect.environment, step: effect.step ?? null,
           status: 'pending', approvers: effect.approvers, expiresAt: effect.expiresAt ? new Date(effect.expiresAt) : null,
         });
+        // Nothing else happens when an approval expires: look again then.
+        if (approval.status === 'pending' && approval.expiresAt) {
+          this.o.requeueAfter(`${release.metadata.namespace}/${release.metadata.name}`, Math.max(0, approval.expiresAt.getTime() - this.now().getTime()) + 100);
+        }
         return;
+      }
       case 'decideApproval': {
         const approval = await repo.recordApproval({
           dedupKey: `${uid}/approval/${effect.key}`, releaseId: row.id, environment: effect.environment, step: effect.step ?? null, status: 'pending', approvers: [],
