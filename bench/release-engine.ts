@@ -6,40 +6,49 @@
  *    pipeline (the implicit deploy), created through client-node by 16 concurrent writers as fast as the
  *    API accepts them. Reported: wall time from the first apply until every Release is Succeeded,
  *    throughput, reaction latency (apply → first patch of the workload) p50/p99, apply → Succeeded p50/p99,
- *    operator RSS (peak, settled) and CPU.
+ *    operator RSS (peak, settled), CPU and API requests; then the operator is restarted and the table says
+ *    how many of the N Releases and Targets the new one reconciles.
  * B. M idle Releases (default 10,000, BENCH_IDLE), `promotion: manual` in their only environment, so the
  *    operator reconciles each one to Waiting and then holds it. Reported: how long the initial reconcile of
- *    all M took (first apply → all Waiting), apply → Waiting p50/p99, operator RSS once settled, and peak.
+ *    all M took (first apply → all Waiting, and → the operator's last request), apply → Waiting p50/p99,
+ *    operator RSS while holding them (and peak), CPU and API requests during the reconcile and while idle.
  *
  * Set-up, per scenario: a fresh Kubernetes API emulator (workload controllers on, pods ready after 20 ms,
- * a long event log so that no watch falls off it), the CRDs and the workloads applied through client-node,
- * every Deployment available; then the operator is started and the benchmark waits until it has reconciled
- * every Target to Online, so the clock starts on a warm operator with nothing to do.
+ * an event log long enough that no watch falls off it), the CRDs and namespaces; the operator is started
+ * on that empty cluster, then the Deployments and Targets are created under it, and the clock starts once
+ * every Deployment is available and the operator has reconciled every Target to Online. The operator is
+ * started first on purpose: started after more than 500 Targets exist, it reconciles only the first 500
+ * (its informer does not follow list pages for custom resources; the restart row of A shows it).
  *
  * Where things run, and why:
  * - The operator is a child process of its own, `node bin/shipway.js operator --poll-interval 100
  *   --concurrency 32`, with its history in in-memory PGlite (the default without --database-url), so its
- *   RSS (VmRSS from /proc/<pid>/status, sampled every 200 ms) and CPU (/proc/<pid>/stat) are its alone.
- *   BENCH_CPU_PROF=1 adds `--cpu-prof` (profiles in .tmp/bench/release-engine/); the operator's log is
- *   written there too.
+ *   RSS (VmRSS from /proc/<pid>/status, sampled every 200 ms) and CPU (/proc/<pid>/stat) are its alone;
+ *   /proc/<pid>/schedstat says how long its main thread waited for a CPU while runnable.
  * - The emulator runs in this process. It is a separate process from the operator either way, so moving it
  *   out would not change what the two compete for; in-process, the benchmark observes the emulator's store
- *   directly (`store.subscribe`), so apply, first workload patch and phase changes are timed at the
- *   moment the API server commits them, with no watch stream of ours loading the server or adding delay.
- *   The CPU this process spends (emulator + the benchmark's writers) is printed next to the operator's, so
- *   a saturated emulator would show in the table rather than hide in the operator's numbers.
+ *   directly (`store.subscribe`), so apply, first workload patch and phase changes are timed at the moment
+ *   the API server commits them, with no watch stream of ours loading the server or adding delay, and it
+ *   counts the operator's HTTP requests (and new connections) through the `http.server.request.start`
+ *   diagnostics channel (the benchmark's own requests carry a User-Agent of their own and are left out).
+ *   The CPU of this process (emulator + benchmark) and of every other process on the machine is printed
+ *   next to the operator's: a saturated emulator, or other work competing for the cores, shows in the
+ *   table rather than hiding in the operator's numbers. On a shared machine, run it when nothing else
+ *   runs, and from a clean checkout (the operator is run from the working tree).
  *
  * "First workload patch" is the first change of the Deployment's metadata.generation after the Release
  * was applied: the deploy step's strategic merge patch of the container image bumps it, status writes by
  * the emulator's controllers do not.
  *
- * Every wait is bounded (BENCH_TIMEOUT_S per scenario, default 900); when a scenario does not finish, the
+ * Every wait is bounded (BENCH_TIMEOUT_S per wait, default 900); when a scenario does not finish, the
  * table says how far it got instead of failing silently. The operator is always stopped (SIGTERM, then
- * SIGKILL), also on errors and Ctrl-C. Quick run: `BENCH_RELEASES=100 BENCH_IDLE=1000 npx tsx
- * bench/release-engine.ts`.
+ * SIGKILL), also on errors and Ctrl-C. Options: BENCH_SCENARIOS=A,B; BENCH_CPU_PROF=1 runs the operator
+ * with `--cpu-prof` (profiles and the operator's logs in .tmp/bench/release-engine/); BENCH_TIMELINE=1
+ * prints the operator's requests, CPU and RSS every second; BENCH_TRACE=<i> prints the API writes of A's
+ * Release number i. Quick run: `BENCH_RELEASES=100 BENCH_IDLE=1000 npx tsx bench/release-engine.ts`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -195,6 +204,7 @@ class OperatorProcess {
   private readonly child: ChildProcess;
   private readonly tail: string[] = [];
   private readonly sampler: NodeJS.Timeout;
+  private readonly reportDir: string;
   private timeline?: NodeJS.Timeout;
   private leading = false;
   private exited: { code: number | null; signal: string | null } | undefined;
@@ -207,7 +217,14 @@ class OperatorProcess {
   constructor(kubeconfigPath: string, scenario: string) {
     mkdirSync(OUT, { recursive: true });
     const log = createWriteStream(join(OUT, `operator-${scenario}.log`));
-    const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', OUT, '--cpu-prof-name', `operator-${scenario}.cpuprofile`] : [];
+    this.reportDir = join(OUT, `reports-${scenario}`);
+    rmSync(this.reportDir, { recursive: true, force: true });
+    mkdirSync(this.reportDir, { recursive: true });
+    const nodeArgs = [
+      // SIGUSR2 makes Node write a diagnostic report: its heap statistics split the RSS (see memory()).
+      '--report-on-signal', '--report-signal=SIGUSR2', '--report-directory', this.reportDir,
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', OUT, '--cpu-prof-name', `operator-${scenario}.cpuprofile`] : []),
+    ];
     this.child = spawn(
       process.execPath,
       [...nodeArgs, 'bin/shipway.js', 'operator', '--kubeconfig', kubeconfigPath, '--lease-namespace', 'default', '--poll-interval', String(POLL_INTERVAL_MS), '--concurrency', String(CONCURRENCY)],
@@ -303,6 +320,31 @@ class OperatorProcess {
     this.lastKb = kb;
     this.peakKb = Math.max(this.peakKb, kb);
     this.samples.push({ at: performance.now(), kb });
+  }
+
+  /**
+   * What the RSS is made of, from a Node diagnostic report (SIGUSR2): the V8 heap (used / committed) and
+   * external memory (ArrayBuffers and the like: PGlite's WebAssembly memory counts there or in the rest).
+   * The report also lists environment variables, so it is deleted as soon as it is read.
+   */
+  async memory(): Promise<string> {
+    if (!this.alive) return 'n/a (the operator exited)';
+    const rss = this.rssKb();
+    this.child.kill('SIGUSR2');
+    let file: string | undefined;
+    await waitFor(() => (file = readdirSync(this.reportDir).find((f) => f.endsWith('.json'))) !== undefined, 30_000);
+    if (!file) return 'n/a (no report)';
+    await sleep(500);
+    try {
+      const heap = JSON.parse(readFileSync(join(this.reportDir, file), 'utf8')).javascriptHeap as { usedMemory: number; totalCommittedMemory: number; externalMemory: number };
+      const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MB`;
+      const rest = rss * 1024 - heap.totalCommittedMemory - heap.externalMemory;
+      return `RSS ${mb(rss)}: V8 heap ${mib(heap.usedMemory)} used of ${mib(heap.totalCommittedMemory)} committed, external ${mib(heap.externalMemory)}, the rest ${mib(rest)} (WebAssembly, code, native)`;
+    } catch (error) {
+      return `n/a (${error instanceof Error ? error.message : String(error)})`;
+    } finally {
+      rmSync(join(this.reportDir, file), { force: true });
+    }
   }
 
   resetPeak(): void {
@@ -502,9 +544,10 @@ async function scenarioA(rows: Row[]): Promise<void> {
     const setupStart = performance.now();
     await createWorkloads(cluster, operator, items);
     const baselineKb = operator.rssKb();
+    const baselineMemory = await operator.memory();
     say(`${n} Deployments available and ${n} Targets Online; applying the Releases`);
     rows.push({ benchmark: 'A. operator start (spawn → leading, empty cluster)', result: ms(started.leadingMs), detail: `history in in-memory PGlite (the default); RSS ${mb(operator.peakKb)} peak while starting` });
-    rows.push({ benchmark: `A. set-up: ${n} Deployments available, ${n} Targets Online`, result: ms(performance.now() - setupStart), detail: `operator RSS ${mb(baselineKb)} before any Release` });
+    rows.push({ benchmark: `A. set-up: ${n} Deployments available, ${n} Targets Online`, result: ms(performance.now() - setupStart), detail: `then, before any Release, operator ${baselineMemory}` });
 
     const appliedAt = new Array<number>(n).fill(NaN);
     const patchedAt = new Array<number>(n).fill(NaN);
@@ -578,6 +621,7 @@ async function scenarioA(rows: Row[]): Promise<void> {
     say(`settling for ${SETTLE_MS / 1000} s`);
     await sleep(SETTLE_MS);
     rows.push({ benchmark: `A. operator RSS, settled (${n} finished Releases)`, result: mb(operator.settledKb(SETTLE_MS / 2)), detail: `median over the last ${SETTLE_MS / 2000} s of ${SETTLE_MS / 1000} s idle; operator log: ${operator.errorLines} lines with "error"` });
+    rows.push({ benchmark: 'A. operator memory, settled', result: mb(operator.rssKb()), detail: await operator.memory() });
     if (!finished || done < n) say(`scenario A did not finish; last operator lines:\n${operator.lastLines()}`);
 
     // A restart: the new operator lists what exists and reconciles every Release and Target once.
@@ -617,6 +661,7 @@ async function scenarioB(rows: Row[]): Promise<void> {
     operator = (await startOperator(cluster, 'b')).operator;
     await createWorkloads(cluster, operator, namespaces.map((ns) => ({ namespace: ns, deployment: 'w-idle', target: 't-idle' })));
     const baselineKb = operator.rssKb();
+    const baselineMemory = await operator.memory();
 
     const items = Array.from({ length: m }, (_, i) => ({ namespace: namespaces[i % namespaces.length]!, release: `r-${pad(i)}` }));
     const byRelease = new Map(items.map((it, i) => [`${it.namespace}/${it.release}`, i]));
@@ -681,6 +726,7 @@ async function scenarioB(rows: Row[]): Promise<void> {
     const heldWrites = releaseWrites - writesBefore;
     unsubscribe();
     rows.push({ benchmark: `B. operator RSS holding ${m} idle Releases`, result: mb(operator.settledKb(SETTLE_MS)), detail: `median over ${SETTLE_MS / 1000} s idle; ${mb(baselineKb)} before the first apply (${namespaces.length} Targets, no Release); peak ${mb(operator.peakKb)}` });
+    rows.push({ benchmark: `B. operator memory holding ${m} idle Releases`, result: mb(operator.rssKb()), detail: `${await operator.memory()}; before the first apply: ${baselineMemory}` });
     rows.push({ benchmark: 'B. CPU while holding them', result: idle.result, detail: `${idle.detail}; operator log: ${operator.errorLines} lines with "error"` });
     rows.push({ benchmark: 'B. operator API requests while holding them', result: `${(idleApi.requests / idle.seconds).toFixed(1)}/s`, detail: `${idleApi.requests} requests on ${idleApi.connections} new connections in ${idle.seconds.toFixed(0)} s; ${idleApi.top || 'none'}; ${heldWrites} Release writes` });
     if (!reachedAll || waiting < m) say(`scenario B did not finish; last operator lines:\n${operator.lastLines()}`);
