@@ -17,7 +17,7 @@ import { KINDS } from './api/kinds.ts';
 import { createMasker } from './planning/masking.ts';
 import { isTerminal } from './planning/release-machine.ts';
 import { EventRecorder } from './runtime/event-recorder.ts';
-import { Informer, type KubeObject } from './runtime/informer.ts';
+import { Informer, type InformerEvent, type KubeObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { registerCrds } from './runtime/crd-registration.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
@@ -103,36 +103,57 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     log,
   });
 
-  const informer = (kind: string, onEvent: (object: KubeObject) => void) =>
+  const informer = (kind: string, onEvent: (type: InformerEvent, object: KubeObject) => void) =>
     new Informer({
       kubeConfig: o.kubeConfig,
       apiVersion: GROUP_VERSION,
       kind,
       plural: plural(kind),
       ...(o.namespace ? { namespace: o.namespace } : {}),
-      onEvent: (_type, object) => onEvent(object),
-      onError: (e) => log(`watch ${kind}: ${e instanceof Error ? e.message : String(e)}`),
+      onEvent,
+      onError: (e) => log(`watch ${kind}: ${apiErrorMessage(e)}`),
     });
   const keyOf = (obj: KubeObject) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
-  const releaseInformer: Informer = informer('Release', (obj) => enqueue('Release', keyOf(obj)));
-  /** A change to a Target, Pipeline or ReleaseApp can unblock the active Releases of its namespace. */
-  const touchReleases = (namespace: string | undefined) => {
+  const releaseInformer: Informer = informer('Release', (_type, obj) => enqueue('Release', keyOf(obj)));
+
+  /**
+   * A change to a Target, Pipeline or ReleaseApp can unblock active Releases of its namespace — but only a
+   * change of what they read: a status-only update (same generation, our own status writes included) does
+   * not, and a Target matters only to Releases with an environment of its name.
+   */
+  const generations = new Map<string, number>();
+  const specChanged = (kind: string, type: InformerEvent, obj: KubeObject) => {
+    const key = `${kind}/${keyOf(obj)}`;
+    if (type === 'DELETED') {
+      generations.delete(key);
+      return true;
+    }
+    const generation = Number(obj.metadata?.generation ?? 0);
+    const changed = generations.get(key) !== generation;
+    generations.set(key, generation);
+    return changed;
+  };
+  const touchReleases = (namespace: string | undefined, environment?: string) => {
     for (const r of releaseInformer.list()) {
-      if (r.metadata?.namespace === namespace && !isTerminal((r as KubeObject & { status?: { phase?: string } }).status?.phase)) enqueue('Release', keyOf(r));
+      const release = r as KubeObject & { status?: { phase?: string }; spec?: { environments?: { name: string }[] } };
+      if (release.metadata?.namespace !== namespace || isTerminal(release.status?.phase)) continue;
+      if (environment && !(release.spec?.environments ?? []).some((e) => e.name === environment)) continue;
+      enqueue('Release', keyOf(r));
     }
   };
 
-  const targetInformer = informer('Target', (obj) => {
+  const targetInformer = informer('Target', (type, obj) => {
     enqueue('Target', keyOf(obj));
-    touchReleases(obj.metadata?.namespace);
+    if (specChanged('Target', type, obj)) touchReleases(obj.metadata?.namespace, (obj as KubeObject & { spec?: { environment?: string } }).spec?.environment);
   });
-  const pipelineInformer = informer('Pipeline', (obj) => {
+  const pipelineInformer = informer('Pipeline', (type, obj) => {
     enqueue('Pipeline', keyOf(obj));
-    touchReleases(obj.metadata?.namespace);
+    if (specChanged('Pipeline', type, obj)) touchReleases(obj.metadata?.namespace);
   });
-  const appInformer = informer('ReleaseApp', (obj) => {
+  const appInformer = informer('ReleaseApp', (type, obj) => {
     enqueue('ReleaseApp', keyOf(obj));
-    touchReleases(obj.metadata?.namespace);
+    const parent = (obj as KubeObject & { spec?: { release?: string } }).spec?.release;
+    if (specChanged('ReleaseApp', type, obj) && parent) enqueue('Release', `${obj.metadata?.namespace}/${parent}`);
   });
   const informers = [releaseInformer, targetInformer, pipelineInformer, appInformer];
 
