@@ -12,7 +12,6 @@ import { JSONPath } from 'jsonpath-plus';
 import { formatLabelSelector, formatLabels, labelSelectorRequirements, requirementsToString, SelectorError } from '../../operator/src/planning/selectors.ts';
 
 /** Decoded Kubernetes JSON of any kind; printers read it loosely, as the Go printers read typed structs. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- objects of every kind, as decoded JSON
 export type Obj = Record<string, any>;
 
 export interface PrinterColumn {
