@@ -18,6 +18,7 @@ import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../operator/src/api/common.ts';
 import { renderProgressView, type ReleaseView } from '../operator/src/cli/progress-view.ts';
 import { startOperator, type RunningOperator } from '../operator/src/operator.ts';
+import { openDatabase, type OpenedDatabase } from '../operator/src/storage/index.ts';
 import { isTerminal } from '../operator/src/planning/release-machine.ts';
 import { workloadControllers } from '../test/kube-api/controllers/index.ts';
 import { startEmulator, type RunningEmulator } from '../test/kube-api/emulator.ts';
@@ -131,6 +132,7 @@ const kubeconfigPath = join(scratch, 'kubeconfig');
 const operatorLogPath = join(scratch, 'operator.log');
 let emulator: RunningEmulator | undefined;
 let operator: RunningOperator | undefined;
+let database: OpenedDatabase | undefined;
 let operatorLog: WriteStream | undefined;
 let stopping = false;
 
@@ -151,6 +153,7 @@ function shutdown(code: number): Promise<never> {
     stopping = true;
     // The operator first: its informers watch the emulator.
     await within(operator?.stop() ?? Promise.resolve(), 15_000).catch((e) => out.write(`stopping the operator: ${(e as Error).message}\n`));
+    await within(database?.close() ?? Promise.resolve(), 5_000).catch((e) => out.write(`closing the database: ${(e as Error).message}\n`));
     await within(emulator?.stop() ?? Promise.resolve(), 10_000).catch((e) => out.write(`stopping the emulator: ${(e as Error).message}\n`));
     await new Promise<void>((r) => (operatorLog ? operatorLog.end(() => r()) : r()));
     rmSync(scratch, { recursive: true, force: true });
@@ -193,8 +196,11 @@ async function main(): Promise<number> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
   operatorLog = createWriteStream(operatorLogPath);
+  // Embedded PGlite even when DATABASE_URL is set: the demo leaves no trace in anyone's PostgreSQL.
+  database = await openDatabase({ driver: 'pglite' });
   operator = await startOperator({
     kubeConfig,
+    database,
     leaseNamespace: 'default',
     pollIntervalMs: 200,
     approvalPollIntervalMs: 500,

@@ -38,6 +38,8 @@ export function modeDeployExecutor(driver: KubernetesWorkloadDriver, mode: Targe
           return outcome(await driver.promoteCanary(c.target, c.images, cause(c, 'promotion'), wait));
         case 'blueGreen': {
           const green = await driver.deployGreen(c.target, c.images, wait);
+          const ready = await driver.waitForRollout(green.target, wait);
+          if (ready.state !== 'done') return outcome(ready);
           c.log(`${green.color} (${green.name}) is ready; switching the Service`);
           const switched = await driver.switchService(c.target);
           return { status: 'succeeded', output: `Service routes to ${switched.live}` };
