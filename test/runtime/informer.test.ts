@@ -46,6 +46,15 @@ describe('Informer', () => {
     emulator.api.delete(types(), 'default', 'after');
   });
 
+  it('reads every page of a custom resource list, not only the first', async () => {
+    for (let i = 0; i < 7; i++) emulator.api.create(types(), 'default', target(`paged-${i}`));
+    const informer = new Informer({ kubeConfig: kc, apiVersion: 'shipway.dev/v1alpha1', kind: 'Target', plural: 'targets', pageSize: 2, onEvent: () => {} });
+    await informer.start();
+    expect(informer.list().map((o) => o.metadata?.name).sort()).toEqual(['paged-0', 'paged-1', 'paged-2', 'paged-3', 'paged-4', 'paged-5', 'paged-6']);
+    informer.stop();
+    for (let i = 0; i < 7; i++) emulator.api.delete(types(), 'default', `paged-${i}`);
+  });
+
   it('re-lists after 410 Expired and carries on watching', async () => {
     const events: string[] = [];
     const errors: unknown[] = [];

@@ -5,7 +5,7 @@
  * (bookmarks keep it fresh), and 410 or an error leads to a re-list with backoff, which also emits
  * DELETED for objects that vanished meanwhile. Handlers only see events; controllers enqueue keys.
  */
-import { KubernetesObjectApi, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubernetesObjectApi, Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 
 export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type KubeObject = KubernetesObject & { [key: string]: unknown };
@@ -32,6 +32,7 @@ export const objectKey = (o: KubernetesObject) => `${o.metadata?.namespace ?? ''
 export class Informer {
   private readonly cache = new Map<string, KubeObject>();
   private readonly client: KubernetesObjectApi;
+  private readonly custom: CustomObjectsApi;
   private readonly watcher: Watch;
   private resourceVersion = '';
   private abort?: AbortController;
@@ -44,6 +45,7 @@ export class Informer {
 
   constructor(private readonly o: InformerOptions) {
     this.client = o.kubeConfig.makeApiClient(KubernetesObjectApi);
+    this.custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
     this.watcher = new Watch(o.kubeConfig);
   }
 
@@ -76,6 +78,26 @@ export class Informer {
     return this.o.namespace ? `${prefix}/namespaces/${this.o.namespace}/${this.o.plural}` : `${prefix}/${this.o.plural}`;
   }
 
+  /**
+   * One page of the list. Kinds of an API group are listed through CustomObjectsApi, which returns the raw
+   * list: KubernetesObjectApi.list turns a custom resource list's metadata into ObjectMeta and drops its
+   * `continue` token, so only the first page would ever be read (a restarted operator saw 500 of 1000
+   * Releases). Core kinds keep the typed list, whose ListMeta carries the token.
+   */
+  private async listPage(token: string | undefined): Promise<{ items: KubeObject[]; continue?: string; resourceVersion?: string }> {
+    const limit = this.o.pageSize ?? 500;
+    const [group, version] = this.o.apiVersion.includes('/') ? this.o.apiVersion.split('/') as [string, string] : [undefined, this.o.apiVersion];
+    if (group) {
+      const query = { group, version, plural: this.o.plural, limit, ...(token ? { _continue: token } : {}), ...(this.o.labelSelector ? { labelSelector: this.o.labelSelector } : {}) };
+      const list = (this.o.namespace
+        ? await this.custom.listNamespacedCustomObject({ ...query, namespace: this.o.namespace })
+        : await this.custom.listClusterCustomObject(query)) as { items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } };
+      return { items: list.items ?? [], ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}), ...(list.metadata?.resourceVersion ? { resourceVersion: list.metadata.resourceVersion } : {}) };
+    }
+    const page = await this.client.list<KubeObject>(this.o.apiVersion, this.o.kind, this.o.namespace, undefined, undefined, undefined, undefined, this.o.labelSelector, limit, token);
+    return { items: page.items, ...(page.metadata?._continue ? { continue: page.metadata._continue } : {}), ...(page.metadata?.resourceVersion ? { resourceVersion: page.metadata.resourceVersion } : {}) };
+  }
+
   private async relist(): Promise<void> {
     if (this.stopped) return;
     try {
@@ -84,10 +106,10 @@ export class Informer {
       let token: string | undefined;
       let rv = '';
       do {
-        const page = await this.client.list<KubeObject>(this.o.apiVersion, this.o.kind, this.o.namespace, undefined, undefined, undefined, undefined, this.o.labelSelector, this.o.pageSize ?? 500, token);
+        const page = await this.listPage(token);
         for (const item of page.items) seen.set(objectKey(item), { ...item, apiVersion: this.o.apiVersion, kind: this.o.kind });
-        token = page.metadata?._continue || undefined;
-        rv = page.metadata?.resourceVersion ?? rv;
+        token = page.continue;
+        rv = page.resourceVersion ?? rv;
       } while (token);
       for (const [key, old] of this.cache) {
         if (!seen.has(key)) {
