@@ -198,13 +198,22 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       for (const obj of inf.list()) enqueue(kind, keyOf(obj));
     }
   };
+  let shuttingDown = false;
+  let stopped: Promise<void> = Promise.resolve();
+  /** Stops the queues, waits for the reconciles in flight, then stops the target work (resumed by the next leader). */
   const stopLeading = () => {
-    if (!leading) return;
+    if (!leading) return stopped;
     log(`${identity}: stopped leading`);
     leading = false;
-    for (const q of Object.values(queues)) q.stop();
+    const running = Object.values(queues);
+    for (const q of running) q.stop();
     queues = {};
-    void runner.stop().then(() => runner.restart());
+    stopped = Promise.all(running.map((q) => q.idle()))
+      .then(() => runner.stop())
+      .then(() => {
+        if (!shuttingDown) runner.restart();
+      });
+    return stopped;
   };
 
   await Promise.all(informers.map((i) => i.start()));
@@ -217,7 +226,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     ...(o.renewDeadlineMs ? { renewDeadlineMs: o.renewDeadlineMs } : {}),
     ...(o.retryPeriodMs ? { retryPeriodMs: o.retryPeriodMs } : {}),
     onStartedLeading: startLeading,
-    onStoppedLeading: stopLeading,
+    onStoppedLeading: () => void stopLeading(),
     onError: (e) => log(`leader election: ${e instanceof Error ? e.message : String(e)}`),
   });
   elector.start();
@@ -231,10 +240,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await Promise.all(Object.values(queues).map((q) => q.idle()));
     },
     stop: async () => {
+      shuttingDown = true;
       await elector.stop();
-      stopLeading();
+      await stopLeading();
       for (const i of informers) i.stop();
       await runner.stop();
+      // Only now: a reconcile still running would otherwise write to a closed database.
       if (!o.database) await database.close();
     },
   };
