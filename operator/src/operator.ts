@@ -66,9 +66,6 @@ export interface RunningOperator {
   readonly identity: string;
   readonly repo: Repository;
   readonly database: OpenedDatabase;
-  isLeader(): boolean;
-  /** Resolves when the queues have nothing to do and no target work runs (tests, demo). */
-  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,7 +77,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   if (o.installCrds) log(`CRDs registered: ${(await registerCrds(o.kubeConfig, crdDirectory, log)).join(', ')}`);
   const database = o.database ?? (await openDatabase({ ...(o.databaseUrl ? { url: o.databaseUrl } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
   const repo = createRepository(database.db);
-  const recorder = new EventRecorder(o.kubeConfig, 'shipway-operator', identity, (e) => log(`event: ${e instanceof Error ? e.message : String(e)}`));
+  const recorder = new EventRecorder(o.kubeConfig, 'shipway-operator', identity, (e) => log(`event: ${apiErrorMessage(e)}`));
   const driver = createWorkloadDriver({ kubeConfig: o.kubeConfig, ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}) });
   const registry = createTaskRegistry({ ...(o.approvalPollIntervalMs ? { approvalPollIntervalMs: o.approvalPollIntervalMs } : {}) });
 
@@ -227,7 +224,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     ...(o.retryPeriodMs ? { retryPeriodMs: o.retryPeriodMs } : {}),
     onStartedLeading: startLeading,
     onStoppedLeading: () => void stopLeading(),
-    onError: (e) => log(`leader election: ${e instanceof Error ? e.message : String(e)}`),
+    onError: (e) => log(`leader election: ${apiErrorMessage(e)}`),
   });
   elector.start();
 
@@ -235,10 +232,6 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     identity,
     repo,
     database,
-    isLeader: () => leading,
-    idle: async () => {
-      await Promise.all(Object.values(queues).map((q) => q.idle()));
-    },
     stop: async () => {
       shuttingDown = true;
       await elector.stop();

@@ -3,6 +3,7 @@
  * observedGeneration; lastTransitionTime moves only when the status changes. Pure.
  */
 import type { Condition } from './common.ts';
+import { kubeTime } from './kube-time.ts';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed' | 'Stalled' | (string & {});
 
@@ -27,7 +28,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, input
     status: input.status,
     reason: input.reason,
     message: input.message.slice(0, 32768),
-    lastTransitionTime: existing && existing.status === input.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    lastTransitionTime: existing && existing.status === input.status ? existing.lastTransitionTime : kubeTime(now),
     ...(input.observedGeneration !== undefined ? { observedGeneration: input.observedGeneration } : {}),
   };
   if (existing && sameCondition(existing, next)) return [...list];

@@ -8,9 +8,10 @@ import type { ReleaseStatus } from '../api/release.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { Repository } from '../storage/index.ts';
 import type { CustomResources } from './custom-resources.ts';
+import { kubeTime } from '../api/kube-time.ts';
 
 const RECENT = 20;
-const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined);
+const iso = (d: Date | null | undefined) => (d ? kubeTime(d) : undefined);
 
 type AppPhase = NonNullable<ReleaseAppStatus['phase']>;
 const PHASE_OF_RELEASE: Record<string, AppPhase> = {

@@ -12,6 +12,7 @@ import { setCondition } from '../api/conditions.ts';
 import { releaseAnalytics } from '../planning/release-analytics.ts';
 import { ACTION_ANNOTATIONS, alreadyApplied, parseAction } from '../planning/release-actions.ts';
 import { advance, isTerminal, type ApprovalDecision, type Effect, type MachineOutput, type ReleaseAction } from '../planning/release-machine.ts';
+import { labelSelectorFromObject } from '../planning/selectors.ts';
 import { resolveEnvironment, type ResolvedEnvironment, type TargetObject } from '../planning/target-resolution.ts';
 import { ManifestValidator } from '../validation/manifest-validator.ts';
 import type { EventRecorder } from '../runtime/event-recorder.ts';
@@ -19,6 +20,7 @@ import type { Informer, KubeObject } from '../runtime/informer.ts';
 import type { Approval, Release as ReleaseRow, Repository } from '../storage/index.ts';
 import type { DeployUnit, TargetJob, TargetRunner } from '../engine/target-runner.ts';
 import type { CustomObject, CustomResources } from './custom-resources.ts';
+import { kubeTime } from '../api/kube-time.ts';
 
 export const RELEASE_FINALIZER = 'shipway.dev/release-history';
 
@@ -39,7 +41,6 @@ export interface ReleaseControllerOptions {
   log?: (message: string) => void;
 }
 
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class ReleaseController {
   private readonly validator = new ManifestValidator();
@@ -140,7 +141,7 @@ export class ReleaseController {
         action: action.action, actor: action.actor ?? null, comment: action.comment ?? null, target: action.target ?? null,
         details: { result: actionResult.result, message: actionResult.message },
       });
-      next.lastAction = { action: action.action, ...(action.actor ? { actor: action.actor } : {}), ...(action.target ? { target: action.target } : {}), result: actionResult.result, message: actionResult.message.slice(0, 4096), at: iso(now), acknowledged: false };
+      next.lastAction = { action: action.action, ...(action.actor ? { actor: action.actor } : {}), ...(action.target ? { target: action.target } : {}), result: actionResult.result, message: actionResult.message.slice(0, 4096), at: kubeTime(now), acknowledged: false };
       if (actionResult.result === 'Rejected') await this.o.recorder.record(release, 'Warning', 'ActionRejected', `${action.action}: ${actionResult.message}`);
     } else if (next.lastAction && !next.lastAction.acknowledged && !parsed) {
       next.lastAction = { ...next.lastAction, acknowledged: true };
@@ -363,7 +364,7 @@ class JobFactory {
       RELEASE_VERSION: spec.version,
       RELEASE_ENV: environment,
       RELEASE_USER: String(this.release.metadata.annotations?.['shipway.dev/created-by'] ?? ''),
-      RELEASE_TIME: iso(this.now),
+      RELEASE_TIME: kubeTime(this.now),
       RELEASE_TIMESTAMP: String(Math.floor(this.now.getTime() / 1000)),
       APP_NAME: unit.app,
       APP_VERSION: unit.version,
@@ -381,7 +382,7 @@ class JobFactory {
 function selects(selection: ReleaseAppSpec['targets'], target: TargetObject): boolean {
   if (!selection) return true;
   if (selection.names) return selection.names.includes(target.name);
-  return resolveEnvironment({ name: target.spec.environment, promotion: 'manual', targets: selection }, [target]).targets.length > 0;
+  return labelSelectorFromObject(selection.selector)(target.labels);
 }
 
 function conditions(status: ReleaseStatus, problems: string[], generation: number, now: Date) {

@@ -7,6 +7,7 @@
 import type { StagePhase } from '../api/pipeline.ts';
 import type { TargetDeployMode } from '../api/release.ts';
 import type { KubernetesWorkloadDriver } from '../kubernetes/workload-driver.ts';
+import { changeCause, outcomeOfRollout } from '../tasks/rollout-waiting.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from '../tasks/task-executor.ts';
 
 export const PHASES_OF_MODE: Record<TargetDeployMode, readonly StagePhase[]> = {
@@ -15,12 +16,6 @@ export const PHASES_OF_MODE: Record<TargetDeployMode, readonly StagePhase[]> = {
   canary: ['pre_release', 'release'],
   promote: ['release', 'post_release'],
 };
-
-const cause = (c: TaskContext, what: string) => `shipway: ${what} of release ${c.release.name} (${c.release.version}) in ${c.environment}`;
-
-function outcome(state: { state: string; message: string; reason?: string }): TaskOutcome {
-  return state.state === 'done' ? { status: 'succeeded', output: state.message } : { status: 'failed', error: state.message, retryable: state.reason !== 'ProgressDeadlineExceeded' };
-}
 
 export function modeDeployExecutor(driver: KubernetesWorkloadDriver, mode: TargetDeployMode, canaryPercent = 10): TaskExecutor {
   return {
@@ -32,14 +27,14 @@ export function modeDeployExecutor(driver: KubernetesWorkloadDriver, mode: Targe
         case 'canary': {
           const canary = await driver.ensureCanary(c.target, c.images, canaryPercent);
           c.log(`canary ${canary.name}: ${canary.replicas} replica(s) at ${canaryPercent}%`);
-          return outcome(await driver.waitForCanary(c.target, wait));
+          return outcomeOfRollout(await driver.waitForCanary(c.target, wait));
         }
         case 'promote':
-          return outcome(await driver.promoteCanary(c.target, c.images, cause(c, 'promotion'), wait));
+          return outcomeOfRollout(await driver.promoteCanary(c.target, c.images, changeCause(c, 'promotion'), wait));
         case 'blueGreen': {
           const green = await driver.deployGreen(c.target, c.images, wait);
           const ready = await driver.waitForRollout(green.target, wait);
-          if (ready.state !== 'done') return outcome(ready);
+          if (ready.state !== 'done') return outcomeOfRollout(ready);
           c.log(`${green.color} (${green.name}) is ready; switching the Service`);
           const switched = await driver.switchService(c.target);
           return { status: 'succeeded', output: `Service routes to ${switched.live}` };

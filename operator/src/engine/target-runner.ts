@@ -17,6 +17,7 @@ import { evaluateCondition } from '../planning/task-condition.ts';
 import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
 import { sleep } from '../runtime/sleep.ts';
 import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
+import { kubeTime } from '../api/kube-time.ts';
 
 export interface ReleaseRef {
   uid: string;
@@ -70,7 +71,7 @@ export interface TargetRunnerOptions {
 
 const OUTPUT_TAIL = 4000;
 const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled', 'timed_out']);
-const iso = (d: Date | null | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined);
+const iso = (d: Date | null | undefined) => (d ? kubeTime(d) : undefined);
 const tail = (text: string) => (text.length > OUTPUT_TAIL ? text.slice(-OUTPUT_TAIL) : text);
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -121,10 +122,6 @@ export class TargetRunner {
     this.reports.delete(releaseUid);
   }
 
-  get running(): number {
-    return this.jobs.size;
-  }
-
   /** Accepts work again after stop (a replica that leads again). */
   restart(): void {
     this.stopped = false;
@@ -144,11 +141,7 @@ export class TargetRunner {
         if (!(error instanceof Cancelled) && !abort.signal.aborted) this.o.log?.(`${kind} ${key}: ${this.o.mask(errorText(error))}`);
         if (!abort.signal.aborted) {
           // A failure of the runner itself (database down, bug) leaves no report, so the next reconcile asks again.
-          this.update(job, (w) => {
-            if (kind === 'deploy') delete w.deploy;
-            if (kind === 'verify') delete w.verify;
-            if (kind === 'rollback') delete w.rollback;
-          });
+          this.update(job, (w) => delete w[kind]);
         }
       })
       .finally(() => this.jobs.delete(key));

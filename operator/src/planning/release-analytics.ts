@@ -5,6 +5,7 @@
  * Durations count finished things only: a status that changed on every pass would never settle.
  */
 import type { Analytics, ReleaseStatus } from '../api/release.ts';
+import { kubeTime } from '../api/kube-time.ts';
 
 const seconds = (from?: string, to?: string) => (from && to ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) : undefined);
 const round = (n: number) => Math.round(n * 10) / 10;
@@ -16,7 +17,6 @@ export function releaseAnalytics(status: ReleaseStatus, plannedTargets: number, 
   const rolledBack = runs.filter(({ t }) => t.phase === 'RolledBack' || t.phase === 'RollingBack').length;
   const total = Math.max(plannedTargets, runs.length);
   const durations = runs.map(({ t }) => seconds(t.startedAt, t.finishedAt)).filter((d): d is number => d !== undefined);
-  const nowIso = now.toISOString();
   const phaseDurations: Record<string, number> = {};
   for (const env of status.environments ?? []) {
     const d = seconds(env.startedAt, env.finishedAt);
@@ -24,7 +24,7 @@ export function releaseAnalytics(status: ReleaseStatus, plannedTargets: number, 
   }
   const retries = runs.reduce((n, { t }) => n + Math.max(0, (t.attempt ?? 1) - 1), 0);
   const alerts: NonNullable<Analytics['alerts']> = [];
-  const fallback = status.startedAt ?? nowIso.replace(/\.\d{3}Z$/, 'Z');
+  const fallback = status.startedAt ?? kubeTime(now);
   for (const { env, t } of runs) {
     const time = t.finishedAt ?? fallback;
     if (t.phase === 'Failed') alerts.push({ level: 'error', target: t.name, message: `${env}: ${t.error ?? 'failed'}`.slice(0, 4096), time });

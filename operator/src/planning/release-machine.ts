@@ -7,6 +7,7 @@
  */
 import type { Environment, EnvironmentRun, ReleaseSpec, ReleaseStatus, StepState, TargetDeployMode, TargetRun, TargetRunPhase } from '../api/release.ts';
 import { planRollout, PlanError, type PlanTarget, type RolloutPlan, type RolloutStep } from './rollout-plan.ts';
+import { kubeTime } from '../api/kube-time.ts';
 
 export const ACTIONS = ['start', 'promote', 'approve', 'reject', 'pause', 'resume', 'cancel', 'retry', 'rollback'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -92,7 +93,6 @@ export const workKey = (environment: string, target: string) => `${environment}/
 export const environmentApprovalKey = (environment: string) => `env/${environment}`;
 export const stepApprovalKey = (environment: string, step: number) => `step/${environment}/${step}`;
 
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const ms = (a: string | undefined) => (a ? Date.parse(a) : NaN);
 
 class Pass {
@@ -202,7 +202,7 @@ function ensureTargetRun(env: EnvironmentRun, name: string, stepIndex: number, s
 function setStep(pass: Pass, env: EnvironmentRun, step: number, state: StepState) {
   env.step = step;
   env.stepState = state;
-  env.stepSince = iso(pass.now);
+  env.stepSince = kubeTime(pass.now);
   delete env.waitingFor;
 }
 
@@ -211,7 +211,7 @@ function finishRelease(pass: Pass, phase: 'Succeeded' | 'Failed' | 'Cancelled' |
   if (status.phase === phase) return;
   status.phase = phase;
   status.message = message;
-  status.finishedAt = iso(pass.now);
+  status.finishedAt = kubeTime(pass.now);
   pass.event(phase === 'Succeeded' ? 'Normal' : 'Warning', phase, message);
 }
 
@@ -293,7 +293,7 @@ function applyAction(pass: Pass, action: ReleaseAction) {
       }
       failedEnv.phase = 'Deploying';
       failedEnv.stepState = 'Run';
-      failedEnv.stepSince = iso(pass.now);
+      failedEnv.stepSince = kubeTime(pass.now);
       if (status.phase === 'Failed') {
         status.phase = 'Deploying';
         delete status.finishedAt;
@@ -339,12 +339,12 @@ function syncTargets(pass: Pass) {
         const rb = work?.rollback;
         if (rb && rb.round === round && rb.state === 'succeeded') {
           run.phase = 'RolledBack';
-          run.finishedAt = iso(pass.now);
+          run.finishedAt = kubeTime(pass.now);
           pass.event('Normal', 'TargetRolledBack', `${run.name} in ${env.name} rolled back to ${run.previousVersion ?? 'its previous revision'}`);
         } else if (rb && rb.round === round && rb.state === 'failed') {
           run.phase = 'Failed';
           run.error = `rollback failed: ${rb.error ?? 'unknown error'}`;
-          run.finishedAt = iso(pass.now);
+          run.finishedAt = kubeTime(pass.now);
           pass.event('Warning', 'RollbackFailed', `${run.name} in ${env.name}: ${rb.error ?? ''}`);
         }
         continue;
@@ -360,11 +360,11 @@ function syncTargets(pass: Pass) {
         if (d.state === 'running') run.phase = 'Running';
         else if (d.state === 'succeeded') {
           run.phase = 'Succeeded';
-          run.finishedAt = d.finishedAt ?? iso(pass.now);
+          run.finishedAt = d.finishedAt ?? kubeTime(pass.now);
         } else {
           run.phase = 'Failed';
           run.error = d.error ?? 'failed';
-          run.finishedAt = d.finishedAt ?? iso(pass.now);
+          run.finishedAt = d.finishedAt ?? kubeTime(pass.now);
           pass.event('Warning', 'TargetFailed', `${run.name} in ${env.name}: ${run.error}`);
         }
       }
@@ -414,14 +414,11 @@ function finishRollbacks(pass: Pass) {
     if (rolling.length > 0 || !env.rollbackReason) continue;
     const failed = (env.targets ?? []).filter((t) => t.phase === 'Failed');
     env.phase = failed.length > 0 && failed.some((t) => t.error?.startsWith('rollback failed')) ? 'Failed' : 'RolledBack';
-    env.finishedAt ??= iso(pass.now);
+    env.finishedAt ??= kubeTime(pass.now);
     const reason = env.rollbackReason;
     delete env.rollbackReason;
     if (env.phase === 'Failed') finishRelease(pass, 'Failed', `rollback failed in ${env.name}: ${failed.map((t) => t.error).join('; ')}`);
-    else if (pass.status.phase !== 'Cancelled') {
-      pass.status.phase = 'Deploying'; // so finishRelease records the transition
-      finishRelease(pass, 'RolledBack', `rolled back: ${reason}`);
-    }
+    else if (pass.status.phase !== 'Cancelled') finishRelease(pass, 'RolledBack', `rolled back: ${reason}`);
   }
 }
 
@@ -433,12 +430,8 @@ function drive(pass: Pass) {
     status.message = input.problems.join('; ');
     return;
   }
-  if (status.environments!.some((e) => (e.targets ?? []).some((t) => t.phase === 'RollingBack'))) {
-    finishRollbacks(pass);
-    return;
-  }
   finishRollbacks(pass);
-  if (isTerminal(status.phase)) return;
+  if (isTerminal(status.phase) || status.environments!.some((e) => (e.targets ?? []).some((t) => t.phase === 'RollingBack'))) return;
 
   const at = input.spec.schedule?.at;
   if (at && !status.startedAt && ms(at) > pass.now.getTime()) {
@@ -447,7 +440,7 @@ function drive(pass: Pass) {
     pass.requeue(ms(at) - pass.now.getTime());
     return;
   }
-  status.startedAt ??= iso(pass.now);
+  status.startedAt ??= kubeTime(pass.now);
 
   const paused = input.spec.paused || status.pausedByAction;
   for (let guard = 0; guard < 100; guard++) {
@@ -485,7 +478,7 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
   const spec = envSpec(pass, env.name);
   if (env.phase === 'Pending') {
     env.phase = 'Waiting';
-    env.startedAt ??= iso(pass.now);
+    env.startedAt ??= kubeTime(pass.now);
     pass.event('Normal', 'EnvironmentWaiting', `environment ${env.name} is waiting to start`);
   }
   if (env.phase === 'Waiting') {
@@ -511,7 +504,7 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
       const expiry = spec.approval?.expirySeconds;
       pass.add({
         kind: 'requestApproval', key, environment: env.name, approvers: spec.approval?.approvers ?? [], groups: spec.approval?.groups ?? [],
-        ...(expiry ? { expiresAt: iso(new Date(pass.now.getTime() + expiry * 1000)) } : {}),
+        ...(expiry ? { expiresAt: kubeTime(new Date(pass.now.getTime() + expiry * 1000)) } : {}),
       });
       env.waitingFor = `approval by ${[...(spec.approval?.approvers ?? []), ...(spec.approval?.groups ?? []).map((g) => `group ${g}`)].join(', ') || 'an approver'}`;
       pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
@@ -520,7 +513,7 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
     if (decision !== 'approved') {
       env.phase = 'Failed';
       env.waitingFor = `approval of environment ${env.name} was ${decision}`;
-      env.finishedAt = iso(pass.now);
+      env.finishedAt = kubeTime(pass.now);
       return;
     }
     delete env.waitingFor;
@@ -540,7 +533,7 @@ function runSteps(pass: Pass, env: EnvironmentRun) {
   if (typeof plan === 'string') {
     env.phase = 'Failed';
     env.waitingFor = plan;
-    env.finishedAt = iso(pass.now);
+    env.finishedAt = kubeTime(pass.now);
     return;
   }
   for (let guard = 0; guard < 1000; guard++) {
@@ -548,7 +541,7 @@ function runSteps(pass: Pass, env: EnvironmentRun) {
     const step = plan.steps[index];
     if (!step) {
       env.phase = 'Succeeded';
-      env.finishedAt = iso(pass.now);
+      env.finishedAt = kubeTime(pass.now);
       delete env.stepState;
       delete env.waitingFor;
       pass.event('Normal', 'EnvironmentSucceeded', `environment ${env.name} succeeded`);
@@ -567,7 +560,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       if (left > 0) {
         env.phase = 'Deploying';
         // Absolute times: a countdown would change the status on every pass and never let it settle.
-        env.waitingFor = `batch interval: step ${index + 1} starts at ${iso(new Date(since + step.delaySeconds * 1000))}`;
+        env.waitingFor = `batch interval: step ${index + 1} starts at ${kubeTime(new Date(since + step.delaySeconds * 1000))}`;
         pass.requeue(left);
         return false;
       }
@@ -587,7 +580,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       if (decision !== 'approved') {
         env.phase = 'Failed';
         env.waitingFor = `approval of step ${index + 1} of environment ${env.name} was ${decision}`;
-        env.finishedAt = iso(pass.now);
+        env.finishedAt = kubeTime(pass.now);
         return false;
       }
       setStep(pass, env, index, 'Run');
@@ -612,7 +605,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
         else {
           env.phase = 'Failed';
           env.waitingFor = `${failed.map((t) => `${t.name}: ${t.error}`).join('; ')}`;
-          env.finishedAt = iso(pass.now);
+          env.finishedAt = kubeTime(pass.now);
         }
         return false;
       }
@@ -629,7 +622,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       const runs = step.targets.map((name) => targetRun(env, name)!).filter(Boolean);
       if (left > 0) {
         for (const r of runs) r.phase = r.phase === 'Succeeded' ? 'Verifying' : r.phase;
-        env.waitingFor = `verify window until ${iso(new Date(since + step.verifySeconds * 1000))} for ${step.targets.join(', ')}`;
+        env.waitingFor = `verify window until ${kubeTime(new Date(since + step.verifySeconds * 1000))} for ${step.targets.join(', ')}`;
         pass.status.message = `environment ${env.name}: ${env.waitingFor}`;
         pass.requeue(left);
         return false;
@@ -654,7 +647,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
         else {
           env.phase = 'Failed';
           env.waitingFor = failed.map((t) => `${t.name}: ${t.error}`).join('; ');
-          env.finishedAt = iso(pass.now);
+          env.finishedAt = kubeTime(pass.now);
         }
         return false;
       }

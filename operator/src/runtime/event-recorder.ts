@@ -4,6 +4,7 @@
  * minutes raises `count` on the existing Event instead of creating another, as client-go's recorder does.
  */
 import { ApiException, CoreV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { kubeTime } from '../api/kube-time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -52,7 +53,7 @@ export class EventRecorder {
           namespace: previous.namespace,
           body: [
             { op: 'replace', path: '/count', value: count },
-            { op: 'replace', path: '/lastTimestamp', value: now.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+            { op: 'replace', path: '/lastTimestamp', value: kubeTime(now) },
           ],
         });
         this.recent.set(key, { ...previous, count, at: now.getTime() });
@@ -62,7 +63,7 @@ export class EventRecorder {
         if (!(error instanceof ApiException && error.code === 404)) throw error;
       }
     }
-    const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const stamp = kubeTime(now);
     const created = await this.api.createNamespacedEvent({
       namespace,
       body: {

@@ -1,4 +1,5 @@
 /** What `deploy` and `rollback` share: the change cause they record and how a rollout's end becomes an outcome. */
+import type { RolloutState } from '../planning/workload-rollout.ts';
 import type { TaskContext, TaskOutcome } from './task-executor.ts';
 
 /** The `kubernetes.io/change-cause` text: which release, environment and task changed the workload. */
@@ -21,11 +22,17 @@ export async function rolloutOutcome(context: TaskContext, done: string): Promis
       context.log(message);
     },
   });
-  if (state.state === 'done') return { status: 'succeeded', output: `${done}; ${state.message}` };
+  return outcomeOfRollout(state, done);
+}
+
+/** How a rollout's end becomes a task outcome; `done` says what was changed before it. */
+export function outcomeOfRollout(state: RolloutState, done?: string): TaskOutcome {
+  const output = (message: string) => (done ? `${done}; ${message}` : message);
+  if (state.state === 'done') return { status: 'succeeded', output: output(state.message) };
   if (state.state === 'failed') {
-    return { status: 'failed', error: `${state.message} (${state.reason})`, output: done, retryable: state.reason !== 'ProgressDeadlineExceeded' };
+    return { status: 'failed', error: `${state.message} (${state.reason})`, ...(done ? { output: done } : {}), retryable: state.reason !== 'ProgressDeadlineExceeded' };
   }
-  return { status: 'failed', error: `rollout did not finish: ${state.message}`, output: done, retryable: true };
+  return { status: 'failed', error: `rollout did not finish: ${state.message}`, ...(done ? { output: done } : {}), retryable: true };
 }
 
 /** `web=registry/shop/web:1.1.0, side=…` */
