@@ -8,6 +8,7 @@ import type { StagePhase } from '../api/pipeline.ts';
 import type { TargetDeployMode } from '../api/release.ts';
 import type { KubernetesWorkloadDriver } from '../kubernetes/workload-driver.ts';
 import { changeCause, outcomeOfRollout } from '../tasks/rollout-waiting.ts';
+import { guarded } from '../tasks/task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from '../tasks/task-executor.ts';
 
 export const PHASES_OF_MODE: Record<TargetDeployMode, readonly StagePhase[]> = {
@@ -21,7 +22,7 @@ export function modeDeployExecutor(driver: KubernetesWorkloadDriver, mode: Targe
   return {
     type: 'deploy',
     onRestart: 'restart',
-    async run(c: TaskContext): Promise<TaskOutcome> {
+    run: guarded(async (c: TaskContext): Promise<TaskOutcome> => {
       const wait = { signal: c.signal, ...(c.task.timeoutSeconds ? { timeoutMs: c.task.timeoutSeconds * 1000 } : {}), onProgress: c.log };
       switch (mode) {
         case 'canary': {
@@ -42,6 +43,6 @@ export function modeDeployExecutor(driver: KubernetesWorkloadDriver, mode: Targe
         case 'update':
           throw new Error('update mode uses the registry\'s deploy executor');
       }
-    },
+    }),
   };
 }

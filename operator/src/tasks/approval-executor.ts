@@ -4,7 +4,7 @@
  * decision. A rejection or expiry is final: retrying would only ask the same question again.
  */
 import { awaitDecision, decisionMessage, DEFAULT_APPROVAL_POLL_MS } from './approval-polling.ts';
-import { outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskExecutor } from './task-executor.ts';
 
 export interface ApprovalExecutorOptions {
@@ -17,14 +17,10 @@ export function createApprovalExecutor(options: ApprovalExecutorOptions = {}): T
   return {
     type: 'approval',
     onRestart: 'restart',
-    async run(context) {
-      try {
-        const decision = await awaitDecision(context, pollMs);
-        if (decision === 'approved') return { status: 'succeeded', output: 'approved' };
-        return permanentFailure(decisionMessage(decision));
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+    run: guarded(async (context) => {
+      const decision = await awaitDecision(context, pollMs);
+      if (decision === 'approved') return { status: 'succeeded', output: 'approved' };
+      return permanentFailure(decisionMessage(decision));
+    }),
   };
 }

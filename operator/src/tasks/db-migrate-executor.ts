@@ -4,32 +4,28 @@
  * `migrationPath`, when set, reaches the container as MIGRATION_PATH.
  */
 import { runJob, type JobRunOptions } from './kubernetes-job.ts';
-import { outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskExecutor } from './task-executor.ts';
 
 export function createDbMigrateExecutor(options: JobRunOptions = {}): TaskExecutor {
   return {
     type: 'db_migrate',
     onRestart: 'reattach',
-    async run(context) {
+    run: guarded(async (context) => {
       const spec = context.task.dbMigrate;
       if (!spec) return permanentFailure(`task ${context.task.id} has no dbMigrate block`);
       if (!spec.image) {
         return permanentFailure(`dbMigrate.image is required on Kubernetes targets: task ${context.task.id} runs as a Job, and the Job needs the image holding the migration tool`);
       }
-      try {
-        return await runJob(
-          context,
-          {
-            image: spec.image,
-            ...(spec.command ? { command: ['/bin/sh', '-c', spec.command] } : {}),
-            ...(spec.migrationPath ? { env: { MIGRATION_PATH: spec.migrationPath } } : {}),
-          },
-          options,
-        );
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+      return await runJob(
+        context,
+        {
+          image: spec.image,
+          ...(spec.command ? { command: ['/bin/sh', '-c', spec.command] } : {}),
+          ...(spec.migrationPath ? { env: { MIGRATION_PATH: spec.migrationPath } } : {}),
+        },
+        options,
+      );
+    }),
   };
 }

@@ -1,6 +1,6 @@
 /** `deploy` on a Kubernetes target: set the release's images on the workload, then follow its rollout. */
 import { changeCause, describeImages, rolloutOutcome } from './rollout-waiting.ts';
-import { outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 
 export function createDeployExecutor(): TaskExecutor {
@@ -8,13 +8,7 @@ export function createDeployExecutor(): TaskExecutor {
     type: 'deploy',
     // Setting an image that is already set changes nothing, so running it again after a restart is safe.
     onRestart: 'restart',
-    async run(context) {
-      try {
-        return await runDeploy(context);
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+    run: guarded((context) => runDeploy(context)),
   };
 }
 

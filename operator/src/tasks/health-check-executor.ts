@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import { sleep } from '../runtime/sleep.ts';
-import { errorMessage, outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { errorMessage, guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 import { expandVariables } from './variable-text.ts';
 
@@ -16,13 +16,7 @@ export function createHealthCheckExecutor(): TaskExecutor {
   return {
     type: 'health_check',
     onRestart: 'restart',
-    async run(context) {
-      try {
-        return await runHealthCheck(context);
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+    run: guarded((context) => runHealthCheck(context)),
   };
 }
 

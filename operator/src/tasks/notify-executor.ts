@@ -2,7 +2,7 @@
  * `notify` through the task's webhook: one JSON request per attempt, keyed by the run so a receiver can
  * drop a repeat. Named channels are defined by the notification policy, which does not exist yet.
  */
-import { errorMessage, outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { errorMessage, guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 import { expandVariables } from './variable-text.ts';
 
@@ -28,13 +28,7 @@ export function createNotifyExecutor(options: NotifyExecutorOptions = {}): TaskE
   return {
     type: 'notify',
     onRestart: 'at-most-once',
-    async run(context) {
-      try {
-        return await runNotify(context, timeoutMs);
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+    run: guarded((context) => runNotify(context, timeoutMs)),
   };
 }
 

@@ -18,3 +18,14 @@ export function outcomeOfError(context: TaskContext, error: unknown): TaskOutcom
   if (context.signal.aborted) throw context.signal.reason;
   return { status: 'failed', error: context.mask(errorMessage(error)), retryable: true };
 }
+
+/** An executor's `run` with thrown errors turned into outcomes by `outcomeOfError`. */
+export function guarded(run: (context: TaskContext) => Promise<TaskOutcome>): (context: TaskContext) => Promise<TaskOutcome> {
+  return async (context) => {
+    try {
+      return await run(context);
+    } catch (error) {
+      return outcomeOfError(context, error);
+    }
+  };
+}

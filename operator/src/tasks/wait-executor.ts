@@ -4,7 +4,7 @@
  */
 import { awaitDecision, decisionMessage, DEFAULT_APPROVAL_POLL_MS } from './approval-polling.ts';
 import { sleep } from '../runtime/sleep.ts';
-import { outcomeOfError, permanentFailure } from './task-outcome.ts';
+import { guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 
 export interface WaitExecutorOptions {
@@ -17,13 +17,7 @@ export function createWaitExecutor(options: WaitExecutorOptions = {}): TaskExecu
   return {
     type: 'wait',
     onRestart: 'restart',
-    async run(context) {
-      try {
-        return await runWait(context, pollMs);
-      } catch (error) {
-        return outcomeOfError(context, error);
-      }
-    },
+    run: guarded((context) => runWait(context, pollMs)),
   };
 }
 
