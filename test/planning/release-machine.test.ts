@@ -439,7 +439,7 @@ describe('in-workload canary of one target', () => {
 
 describe('rollback version', () => {
   it('goes to spec.rollback.targetVersion when it is set, instead of the previous version', () => {
-    const w = new World(spec({ rollback: { auto: true, granularity: 'all', targetVersion: '0.9.0' } }));
+    const w = new World(spec({ rollback: { auto: true, granularity: 'all', migrationGuard: 'freeze', targetVersion: '0.9.0' } }));
     w.step();
     w.finish('pre', 'a', 'failed', { error: 'boom' });
     w.step();

@@ -12,6 +12,7 @@ export const PATTERNS = {
   releaseVersion: { regex: `^auto$|^${SEMVER_CORE}$`, meaning: 'a semantic version such as 1.4.2 (optionally with a v prefix), or auto' },
   timeOfDay: { regex: '^([01][0-9]|2[0-3]):[0-5][0-9]$', meaning: 'a time of day as HH:MM (24-hour)' },
   httpUrl: { regex: '^https?://\\S+$', meaning: 'an http:// or https:// URL' },
+  urlOrReference: { regex: '^(https?://\\S+|\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}\\S*)$', meaning: 'an http:// or https:// URL, or a ${VARIABLE} reference that holds one' },
   packageUrl: { regex: '^(https?|file)://\\S+$', meaning: 'an http://, https:// or file:// URL' },
   sha256: { regex: '^[a-f0-9]{64}$', meaning: 'a SHA-256 digest in lowercase hex (64 characters)' },
   absolutePath: { regex: '^/', meaning: 'an absolute path' },

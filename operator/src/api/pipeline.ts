@@ -1,5 +1,6 @@
 /** Pipeline: reusable stages of tasks run per target in the pre_release, release and post_release phases. */
 import { Conditions, HealthCheckSpec, Label } from './common.ts';
+import { Notifications } from './notifications.ts';
 import { PATTERNS } from './patterns.ts';
 import { blockRules, Obj, StringEnum, StringMap, StringSet, Type, type Static } from './schema-helpers.ts';
 
@@ -154,6 +155,7 @@ export type Stage = Static<typeof Stage>;
 
 export const PipelineSpec = Obj({
   description: Type.Optional(Type.String({ maxLength: 1024 })),
+  notifications: Type.Optional(Notifications),
   stages: Type.Array(Stage, { minItems: 1, maxItems: 30, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
 });
 export type PipelineSpec = Static<typeof PipelineSpec>;

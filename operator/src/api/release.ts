@@ -3,6 +3,7 @@ import { Conditions, Label, LocalObjectReference, TargetSelection } from './comm
 import { PATTERNS } from './patterns.ts';
 import { Obj, StringEnum, StringSet, Type, type Static } from './schema-helpers.ts';
 import { Strategy } from './strategy.ts';
+import { Notifications } from './notifications.ts';
 import { Variables } from './variables.ts';
 
 export const OPERATIONS = ['deploy', 'install', 'update', 'rollback', 'uninstall'] as const;
@@ -60,6 +61,7 @@ export const Environment = Obj({
   strategy: Type.Optional(Strategy),
   approval: Type.Optional(Approval),
   window: Type.Optional(ReleaseWindow),
+  variables: Type.Optional(Variables),
   promotion: StringEnum(['manual', 'auto'], {
     default: 'manual',
     description: 'auto: starts by itself once the previous environment succeeded (the first one: once the release starts).',
@@ -81,6 +83,10 @@ const RollbackPolicy = Obj({
   auto: Type.Boolean({ default: false }),
   conditions: Type.Optional(Type.Array(RollbackCondition, { maxItems: 10 })),
   targetVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Default: the previous version.' })),
+  migrationGuard: StringEnum(['freeze', 'rollForward'], {
+    default: 'freeze',
+    description: 'After a db_migrate task ran on a target, an automatic rollback past it is refused: freeze stops the release for a person to decide (a rollback with shipway.dev/force: "true", or a retry); rollForward retries the failed targets once with the new version.',
+  }),
 });
 
 const Schedule = Obj(
@@ -108,6 +114,7 @@ export const ReleaseSpec = Obj(
     environments: Type.Array(Environment, { minItems: 1, maxItems: 10, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
     rollback: Type.Optional(RollbackPolicy),
     schedule: Type.Optional(Schedule),
+    notifications: Type.Optional(Notifications),
     paused: Type.Boolean({ default: false }),
   },
   {
@@ -151,9 +158,18 @@ export const TargetRun = Obj({
   currentStep: Type.Optional(Type.String({ maxLength: 256 })),
   stages: Type.Optional(Type.Array(StageResult, { maxItems: 30 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
+  waitingFor: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the target has not started: a dependency of one of its apps.' })),
+  waitingSince: Timestamp(),
+  migrated: Type.Optional(Type.Boolean({ description: 'A db_migrate task has run on this target: a rollback past it needs force.' })),
   startedAt: Timestamp(),
   finishedAt: Timestamp(),
 });
+
+const Emergency = Obj({
+  actor: Type.String({ maxLength: 253 }),
+  reason: Type.String({ maxLength: 1024 }),
+  at: Type.String({ format: 'date-time' }),
+}, { description: 'Started as an emergency release: outside the window, without canary verification.' });
 
 export const EnvironmentRun = Obj({
   name: Type.String({ maxLength: 63 }),
@@ -163,7 +179,10 @@ export const EnvironmentRun = Obj({
   step: Type.Optional(Type.Integer({ minimum: -1, description: 'Index of the rollout step in progress; -1 before the first (released from Waiting, or at the approval gate).' })),
   stepState: Type.Optional(StringEnum(STEP_STATES)),
   stepSince: Timestamp(),
+  waitingUntil: Timestamp(),
+  emergency: Type.Optional(Emergency),
   rollbackReason: Type.Optional(Type.String({ maxLength: 4096 })),
+  frozen: Type.Optional(Type.String({ maxLength: 4096, description: 'Why a rollback was refused (a db_migrate ran): the release waits for a forced rollback or a retry.' })),
   targets: Type.Optional(Type.Array(TargetRun, { maxItems: 500 })),
   startedAt: Timestamp(),
   finishedAt: Timestamp(),
@@ -209,6 +228,8 @@ export const ReleaseStatus = Obj({
   phase: Type.Optional(StringEnum(RELEASE_PHASES)),
   currentEnvironment: Type.Optional(Type.String({ maxLength: 63 })),
   version: Type.Optional(Type.String({ maxLength: 128, description: 'The resolved version (after auto).' })),
+  scheduledAt: Timestamp(),
+  emergency: Type.Optional(Type.Boolean({ description: 'Some environment ran as an emergency release.' })),
   progress: Type.Optional(Type.String({ maxLength: 32, description: 'done/total targets, for kubectl get.' })),
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   startedAt: Timestamp(),
