@@ -54,6 +54,7 @@ const ReleaseWindow = Obj({
   blackoutDates: Type.Optional(Type.Array(Type.String({ format: 'date', maxLength: 10 }), { maxItems: 366, 'x-kubernetes-list-type': 'set' })),
   emergencyUsers: Type.Optional(StringSet({ maxItems: 100, itemMaxLength: 253, description: 'Users who may release outside the window.' })),
 });
+export type ReleaseWindow = Static<typeof ReleaseWindow>;
 
 export const Environment = Obj({
   name: Label('Environment name; Targets carry it in spec.environment.'),
@@ -102,6 +103,8 @@ const Schedule = Obj(
     ],
   },
 );
+
+export type Schedule = Static<typeof Schedule>;
 
 export const ReleaseSpec = Obj(
   {
