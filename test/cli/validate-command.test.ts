@@ -320,6 +320,74 @@ describe('shipway validate', () => {
     ]);
   });
 
+  describe('the ReleaseApps of a Release, across files', () => {
+    const release = [
+      'apiVersion: shipway.dev/v1alpha1',
+      'kind: Release',
+      'metadata: {name: shop-1-4, namespace: shop}',
+      'spec:',
+      '  project: shop',
+      '  version: "1.4.0"',
+      '  environments: [{name: prod, targets: {names: [web-1]}}]',
+    ];
+    /** A ReleaseApp of shop-1-4 requiring `deps`; its dependsOn items start on line 12. */
+    const releaseApp = (app: string, deps: string[], releaseName = 'shop-1-4') => [
+      'apiVersion: shipway.dev/v1alpha1', //  1
+      'kind: ReleaseApp', //                  2
+      'metadata:', //                         3
+      `  name: ${releaseName}-${app}`, //     4
+      '  namespace: shop', //                 5
+      'spec:', //                             6
+      `  release: ${releaseName}`, //         7
+      `  app: ${app}`, //                     8
+      '  version: "1.4.0"', //                9
+      `  artifact: {image: shop/${app}}`, // 10
+      ...(deps.length > 0 ? ['  dependsOn:', ...deps.map((dep) => `    - app: ${dep}`)] : []), // 11, 12...
+    ];
+
+    it('names a cycle on the dependsOn item of the app that starts it', async () => {
+      const web = await manifestFile(releaseApp('web', ['db', 'api']));
+      const api = await manifestFile(releaseApp('api', ['web']));
+      const db = await manifestFile(releaseApp('db', []));
+      const run = await shipway('validate', web, api, db);
+      expect(run.out).toEqual([`${web}:13: ReleaseApp/shop-1-4-web: spec.dependsOn[1]: ReleaseApp dependency cycle: web -> api -> web`]);
+      expect(run.err).toEqual(['3 Shipway object(s) in 3 file(s): 1 problem(s)']);
+      expect(run.code).toBe(1);
+    });
+
+    it('names a required dependency that is not part of the release, when the Release is validated too', async () => {
+      const file = await manifestFile([...release, '---', ...releaseApp('web', ['cache', 'api'])]);
+      const api = await manifestFile(releaseApp('api', [], 'shop-2-0'));
+      const run = await shipway('validate', file, api);
+      expect(run.out).toEqual([
+        `${file}:20: ReleaseApp/shop-1-4-web (document 2): spec.dependsOn[0]: app web requires cache, which is not part of release shop-1-4`,
+        `${file}:21: ReleaseApp/shop-1-4-web (document 2): spec.dependsOn[1]: app web requires api, which is not part of release shop-1-4`,
+      ]);
+      expect(run.code).toBe(1);
+    });
+
+    it('accepts a release whose apps depend on each other without a cycle', async () => {
+      const file = await manifestFile([...release, '---', ...releaseApp('web', ['api']), '---', ...releaseApp('api', [])]);
+      const run = await shipway('validate', file);
+      expect(run.out).toEqual([]);
+      expect(run.code).toBe(0);
+    });
+
+    it('leaves dependencies alone when only some apps of a release are validated', async () => {
+      const run = await shipway('validate', await manifestFile(releaseApp('web', ['api'])));
+      expect(run.out).toEqual([]);
+      expect(run.code).toBe(0);
+    });
+
+    it('checks across objects only once each object is valid on its own', async () => {
+      const web = await manifestFile(releaseApp('web', ['api']));
+      const api = await manifestFile([...releaseApp('api', ['web']), '  replicas: 3']);
+      const run = await shipway('validate', web, api);
+      expect(run.out).toEqual([`${api}:13: ReleaseApp/shop-1-4-api: spec.replicas: unknown field "spec.replicas"`]);
+      expect(run.code).toBe(1);
+    });
+  });
+
   // kubectl and Helm output often end with `---`; kubectl skips empty documents, so do we.
   it('skips the empty document after a trailing ---', async () => {
     const file = await manifestFile([...validTarget, '---']);

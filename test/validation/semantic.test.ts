@@ -5,8 +5,10 @@ import type { ReleaseAppSpec } from '../../operator/src/api/release-app.ts';
 import type { ClusterOrderStep } from '../../operator/src/api/strategy.ts';
 import {
   canaryTargetsOutsideEnvironment,
+  crossObjectIssues,
   duplicateEnvironmentNames,
   pipelineTaskGraphIssues,
+  releaseAppGraphIssues,
   releaseAppIssues,
   semanticIssues,
 } from '../../operator/src/validation/semantic.ts';
@@ -187,6 +189,52 @@ describe('releaseAppIssues', () => {
     ['a repeated dependency', app('web', ['api', 'db', 'api']), [issue('spec.dependsOn[2].app', 'duplicate dependency on "api"')]],
   ])('reports %s', (_name, spec, expected) => {
     expect(releaseAppIssues(spec)).toEqual(expected);
+  });
+});
+
+// Objects as ManifestValidator returns them: whole manifests, defaults applied.
+const releaseObject = (name: string, namespace = 'shop') => ({ kind: 'Release', metadata: { name, namespace }, spec: { project: 'shop' } });
+const appObject = (spec: ReleaseAppSpec, namespace: string | undefined = 'shop') => ({
+  kind: 'ReleaseApp',
+  metadata: { name: `${spec.release}-${spec.app}`, ...(namespace === undefined ? {} : { namespace }) },
+  spec,
+});
+const inRelease = (release: string, spec: ReleaseAppSpec): ReleaseAppSpec => ({ ...spec, release });
+const optional = (spec: ReleaseAppSpec): ReleaseAppSpec => ({ ...spec, dependsOn: spec.dependsOn?.map((d) => ({ ...d, required: false })) });
+const at = (object: number, path: string, message: string) => ({ object, issue: issue(path, message) });
+
+describe('releaseAppGraphIssues', () => {
+  it.each<[string, Record<string, unknown>[], ReturnType<typeof at>[]]>([
+    ['a valid release', [releaseObject('shop-1'), appObject(app('web', ['api'])), appObject(app('api', []))], []],
+    ['no ReleaseApps', [releaseObject('shop-1')], []],
+    [
+      'a cycle of two, on the first app of it',
+      [appObject(app('db', [])), appObject(app('web', ['db', 'api'])), appObject(app('api', ['web']))],
+      [at(1, 'spec.dependsOn[1]', 'ReleaseApp dependency cycle: web -> api -> web')],
+    ],
+    [
+      'a cycle of three among objects without a namespace',
+      [appObject(app('web', ['api']), undefined), appObject(app('api', ['db']), undefined), appObject(app('db', ['web']), undefined)],
+      [at(0, 'spec.dependsOn[0]', 'ReleaseApp dependency cycle: web -> api -> db -> web')],
+    ],
+    [
+      'a missing required dependency when the Release is among the objects',
+      [appObject(app('web', ['db', 'api'])), appObject(app('db', [])), releaseObject('shop-1')],
+      [at(0, 'spec.dependsOn[1]', 'app web requires api, which is not part of release shop-1')],
+    ],
+    ['a missing required dependency without the Release (its apps may be in other files)', [appObject(app('web', ['api']))], []],
+    ['a missing optional dependency', [releaseObject('shop-1'), appObject(optional(app('web', ['api'])))], []],
+    ['apps of another release, which are not part of this one', [releaseObject('shop-1'), appObject(app('web', ['api'])), appObject(inRelease('shop-2', app('api', [])))], [
+      at(1, 'spec.dependsOn[0]', 'app web requires api, which is not part of release shop-1'),
+    ]],
+    ['apps of the same release name in another namespace', [releaseObject('shop-1'), appObject(app('web', ['api'])), appObject(app('api', []), 'other')], [
+      at(1, 'spec.dependsOn[0]', 'app web requires api, which is not part of release shop-1'),
+    ]],
+    ['apps of two releases depending on each other, which is no cycle', [appObject(app('web', ['api'])), appObject(inRelease('shop-2', app('api', ['web'])))], []],
+    ['other kinds, ignored', [{ kind: 'Pipeline', metadata: { name: 'shop-1' }, spec: { stages: [] } }, { kind: 'Target', metadata: { name: 't' }, spec: {} }], []],
+  ])('reports %s', (_name, objects, expected) => {
+    expect(releaseAppGraphIssues(objects)).toEqual(expected);
+    expect(crossObjectIssues(objects)).toEqual(expected);
   });
 });
 

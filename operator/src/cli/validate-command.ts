@@ -1,6 +1,7 @@
 /** `shipway validate <files or dirs>`: every problem named by file, line, object, field path and reason. */
 import { ManifestValidator } from '../validation/manifest-validator.ts';
-import { parseFieldPath } from '../validation/issue.ts';
+import { parseFieldPath, type ValidationIssue } from '../validation/issue.ts';
+import { crossObjectIssues } from '../validation/semantic.ts';
 import { collectManifestFiles, readManifestFile } from './manifest-files.ts';
 
 export interface Output {
@@ -19,6 +20,7 @@ export async function runValidate(paths: readonly string[], io: Output): Promise
   let checked = 0;
   let problems = 0;
   let foreign = 0;
+  const valid: { object: Record<string, unknown>; report: (issue: ValidationIssue) => void }[] = [];
   for (const file of files) {
     const parsed = await readManifestFile(file);
     for (const error of parsed.syntaxErrors) {
@@ -34,15 +36,20 @@ export async function runValidate(paths: readonly string[], io: Output): Promise
         }
         checked++;
         const who = `${result.kind ?? '?'}/${result.name ?? '?'}${doc.index > 1 ? ` (document ${doc.index})` : ''}`;
-        const located = result.issues.map((issue) => ({ issue, line: doc.lineOf([...prefix, ...parseFieldPath(issue.path)]) }));
-        located.sort((a, b) => a.line - b.line);
-        for (const { issue, line } of located) {
+        const lineOf = (issue: ValidationIssue) => doc.lineOf([...prefix, ...parseFieldPath(issue.path)]);
+        const report = (issue: ValidationIssue, line = lineOf(issue)) => {
           io.out(`${file}:${line}: ${who}: ${issue.path || '(object)'}: ${issue.message}`);
           problems++;
-        }
+        };
+        const located = result.issues.map((issue) => ({ issue, line: lineOf(issue) }));
+        located.sort((a, b) => a.line - b.line);
+        for (const { issue, line } of located) report(issue, line);
+        if (result.object) valid.push({ object: result.object, report });
       }
     }
   }
+  // Like semantic checks after the schema: checks across objects assume each object is fine on its own.
+  if (problems === 0) for (const { object, issue } of crossObjectIssues(valid.map((v) => v.object))) valid[object]?.report(issue);
   const summary = `${checked} Shipway object(s) in ${files.length} file(s)${foreign > 0 ? `, ${foreign} other object(s) skipped` : ''}: ${problems === 0 ? 'all valid' : `${problems} problem(s)`}`;
   io.err(summary);
   return problems === 0 ? 0 : 1;

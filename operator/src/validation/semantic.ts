@@ -6,6 +6,7 @@ import type { PipelineSpec } from '../api/pipeline.ts';
 import type { ReleaseSpec } from '../api/release.ts';
 import type { ReleaseAppSpec } from '../api/release-app.ts';
 import { Cron } from 'croner';
+import { appGraphIssues } from '../planning/app-dependencies.ts';
 import { findCycle } from './dag.ts';
 import type { ValidationIssue } from './issue.ts';
 
@@ -111,6 +112,57 @@ export function releaseAppIssues(spec: ReleaseAppSpec): ValidationIssue[] {
     seen.add(dep.app);
   });
   return issues;
+}
+
+/** An issue of the object at `object` in the list given to a check across objects. */
+export interface ObjectIssue {
+  object: number;
+  issue: ValidationIssue;
+}
+
+/**
+ * The ReleaseApps of one Release (same namespace and spec.release) form a DAG: no self-dependency, no
+ * cycle, and every required dependency is an app of the release. Missing dependencies are only reported
+ * when the Release itself is among the objects: validating a few files of a release is common, and the
+ * other apps are then simply elsewhere.
+ */
+export function releaseAppGraphIssues(objects: readonly Record<string, unknown>[]): ObjectIssue[] {
+  const key = (namespace: unknown, name: unknown) => `${typeof namespace === 'string' ? namespace : ''}/${String(name)}`;
+  const releases = new Set<string>();
+  const groups = new Map<string, { release: string; members: { object: number; spec: ReleaseAppSpec }[] }>();
+  objects.forEach((object, index) => {
+    const meta = object.metadata as { name?: unknown; namespace?: unknown } | undefined;
+    if (object.kind === 'Release') releases.add(key(meta?.namespace, meta?.name));
+    if (object.kind !== 'ReleaseApp') return;
+    const spec = object.spec as ReleaseAppSpec;
+    const group = key(meta?.namespace, spec.release);
+    const members = groups.get(group)?.members ?? [];
+    members.push({ object: index, spec });
+    groups.set(group, { release: spec.release, members });
+  });
+  const issues: ObjectIssue[] = [];
+  for (const [group, { release, members }] of groups) {
+    const nodes = members.map(({ spec }) => ({ app: spec.app, dependsOn: spec.dependsOn ?? [] }));
+    for (const problem of appGraphIssues(nodes, release)) {
+      if (problem.kind === 'missing' && !releases.has(group)) continue;
+      // An app listed by two ReleaseApps: the one holding the dependency is the one to fix.
+      const located = members
+        .filter(({ spec }) => spec.app === problem.app)
+        .map(({ object, spec }) => ({ object, at: (spec.dependsOn ?? []).findIndex((d) => d.app === problem.dependency) }));
+      const member = located.find(({ at }) => at >= 0) ?? located[0];
+      if (!member) continue;
+      issues.push({ object: member.object, issue: semantic(member.at < 0 ? 'spec.dependsOn' : `spec.dependsOn[${member.at}]`, problem.message) });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Checks that need several objects, over objects that passed their own checks (with defaults applied, as
+ * ManifestValidator returns them).
+ */
+export function crossObjectIssues(objects: readonly Record<string, unknown>[]): ObjectIssue[] {
+  return releaseAppGraphIssues(objects);
 }
 
 export function semanticIssues(kind: string, spec: unknown): ValidationIssue[] {
