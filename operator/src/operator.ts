@@ -11,16 +11,18 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP_VERSION } from './api/common.ts';
 import { KINDS } from './api/kinds.ts';
-import { createMasker } from './planning/masking.ts';
 import { isTerminal } from './planning/release-machine.ts';
 import { EventRecorder } from './runtime/event-recorder.ts';
 import { Informer, type InformerEvent, type KubeObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { registerCrds } from './runtime/crd-registration.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
+import { SecretRegistry } from './runtime/secret-registry.ts';
+import { createNotifier } from './notifications/notifier.ts';
+import { ReleaseNotifications } from './controllers/release-notifications.ts';
 import { openDatabase, createRepository, type OpenedDatabase, type Repository } from './storage/index.ts';
 import { createTaskRegistry } from './tasks/registry.ts';
 import { createWorkloadDriver } from './kubernetes/workload-driver.ts';
@@ -72,7 +74,11 @@ export interface RunningOperator {
 const plural = (kind: string) => KINDS.find((k) => k.kind === kind)!.plural;
 
 export async function startOperator(o: OperatorOptions): Promise<RunningOperator> {
-  const log = o.log ?? ((m: string) => console.log(m));
+  // Every line the operator logs goes through the masker of the secret values in play.
+  const secrets = new SecretRegistry();
+  const mask = secrets.masker();
+  const rawLog = o.log ?? ((m: string) => console.log(m));
+  const log = (message: string) => rawLog(mask(message));
   const identity = o.identity ?? `${hostname()}-${process.pid}`;
   if (o.installCrds) log(`CRDs registered: ${(await registerCrds(o.kubeConfig, crdDirectory, log)).join(', ')}`);
   const database = o.database ?? (await openDatabase({ ...(o.databaseUrl ? { url: o.databaseUrl } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
@@ -94,8 +100,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     repo,
     registry,
     driver,
-    // Secret variables arrive with the variables resolver; until then there is nothing to hide.
-    mask: createMasker([]),
+    mask,
     onChange: (key) => enqueue('Release', key),
     log,
   });
@@ -154,6 +159,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   });
   const informers = [releaseInformer, targetInformer, pipelineInformer, appInformer];
 
+  const notifications = new ReleaseNotifications({ repo, notifier: createNotifier({ mask }), mask, log });
   const releases = new ReleaseController({
     releases: new CustomResources(o.kubeConfig, plural('Release')),
     targets: targetInformer,
@@ -166,6 +172,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     requeueAfter: requeueAfter('Release'),
     ...(o.keepFinished !== undefined ? { keepFinished: o.keepFinished } : {}),
     log,
+    core: o.kubeConfig.makeApiClient(CoreV1Api),
+    releaseAppResources: new CustomResources(o.kubeConfig, plural('ReleaseApp')),
+    secrets,
+    notifications,
   });
   const pipelines = new PipelineController(new CustomResources(o.kubeConfig, plural('Pipeline')));
   const targets = new TargetController(new CustomResources(o.kubeConfig, plural('Target')), driver, requeueAfter('Target'));
@@ -238,6 +248,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       await stopLeading();
       for (const i of informers) i.stop();
       await runner.stop();
+      await notifications.stop();
       // Only now: a reconcile still running would otherwise write to a closed database.
       if (!o.database) await database.close();
     },

@@ -75,6 +75,17 @@ export class CustomResources {
     );
   }
 
+  /** Creates the object; one of that name already there counts as created (a repeated pass creates it once). */
+  async createOnce(namespace: string, body: Record<string, unknown>): Promise<'created' | 'exists'> {
+    try {
+      await this.api.createNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: this.plural, body });
+      return 'created';
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409) return 'exists';
+      throw error;
+    }
+  }
+
   async delete(namespace: string, name: string): Promise<void> {
     try {
       await this.api.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: this.plural, name });

@@ -21,6 +21,17 @@ import type { Approval, Release as ReleaseRow, Repository } from '../storage/ind
 import type { DeployUnit, TargetJob, TargetRunner } from '../engine/target-runner.ts';
 import type { CustomObject, CustomResources } from './custom-resources.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Notifications } from '../api/notifications.ts';
+import { appGraphProblems, type AppDependencyNode } from '../planning/app-dependencies.ts';
+import { effectiveNotifications } from '../planning/notification-plan.ts';
+import { nextVersion } from '../planning/version-bump.ts';
+import { isNotFound, apiErrorMessage } from '../kubernetes/api-errors.ts';
+import type { ExternalValueProviders } from '../kubernetes/variable-sources.ts';
+import type { SecretRegistry } from '../runtime/secret-registry.ts';
+import { redeploy } from './release-redeploy.ts';
+import { ReleaseNotifications } from './release-notifications.ts';
+import { ReleaseVariables } from './release-variables.ts';
 
 export const RELEASE_FINALIZER = 'shipway.dev/release-history';
 
@@ -39,7 +50,17 @@ export interface ReleaseControllerOptions {
   keepFinished?: number;
   now?: () => Date;
   log?: (message: string) => void;
+  /** Core API for Secrets and ConfigMaps (variables, approver groups). */
+  core: CoreV1Api;
+  /** ReleaseApps, to create the copies of a redeploy rollback. */
+  releaseAppResources: CustomResources;
+  secrets: SecretRegistry;
+  notifications?: ReleaseNotifications;
+  variableProviders?: ExternalValueProviders;
 }
+
+/** Approver groups: a ConfigMap of this name in the release's namespace, group → users (comma or space separated). */
+export const APPROVER_GROUPS_CONFIGMAP = 'shipway-groups';
 
 
 export class ReleaseController {
@@ -57,6 +78,7 @@ export class ReleaseController {
     const uid = String(release.metadata.uid);
     if (release.metadata.deletionTimestamp) {
       this.o.runner.forget(uid);
+      this.o.secrets.forget(uid);
       const finalizers: string[] = release.metadata.finalizers ?? [];
       if (finalizers.includes(RELEASE_FINALIZER)) await this.o.releases.patchMetadata(release, { finalizers: finalizers.filter((f) => f !== RELEASE_FINALIZER) });
       return;
@@ -87,10 +109,10 @@ export class ReleaseController {
     for (const env of environments) {
       if (env.error && !status.environments?.find((e) => e.name === env.name)?.targets?.length) problems.push(env.error);
     }
-    const row = await repo.upsertRelease({
-      uid, namespace, name: release.metadata.name, project: spec.project, version: spec.version, operation: spec.operation ?? 'deploy',
-      spec: spec as unknown as Record<string, unknown>, createdBy: annotations['shipway.dev/created-by'] ?? null,
-    });
+    const apps = this.appsOf(release);
+    const graph = appGraph(apps, targets);
+    problems.push(...appGraphProblems(graph.nodes, String(release.metadata.name)));
+    const { row, version } = await this.releaseRow(release, status);
     const approvalRows = await repo.listApprovalsOfRelease(row.id);
     const approvals = new Map<string, ApprovalDecision>();
     const prefix = `${uid}/approval/`;
@@ -102,12 +124,16 @@ export class ReleaseController {
     const parsed = parseAction(annotations);
     let action: ReleaseAction | undefined;
     let actionResult: MachineOutput['actionResult'];
+    let groupMembers: Map<string, string[]> | undefined;
     if (parsed && 'invalid' in parsed) {
       actionResult = { result: 'Rejected', message: parsed.invalid };
       action = parsed.raw;
     } else if (parsed && !alreadyApplied(parsed.action, status.lastAction)) {
       action = parsed.action;
-      const decided = await this.decideTaskApprovals(parsed.action, status, approvalRows);
+      if (action.action === 'approve' || action.action === 'reject') groupMembers = await this.groupMembers(namespace);
+      const decided = action.rollbackKind === 'redeploy'
+        ? await redeploy({ releases: this.o.releases, releaseApps: this.o.releaseAppResources, repo }, release, apps, action)
+        : await this.decideTaskApprovals(parsed.action, status, approvalRows);
       if (decided) actionResult = decided;
     }
 
@@ -121,25 +147,41 @@ export class ReleaseController {
       work: runner.report(uid),
       approvals,
       ...(action && !actionResult ? { action } : {}),
+      ...(release.metadata.creationTimestamp ? { createdAt: new Date(release.metadata.creationTimestamp) } : {}),
+      version,
+      ...(groupMembers ? { groupMembers } : {}),
+      ...(graph.nodes.some((n) => n.dependsOn.length > 0) ? { apps: graph } : {}),
     });
     actionResult ??= out.actionResult;
     const next = out.status;
 
     // ---- act
-    const apps = this.appsOf(release);
     const appRows = new Map<string, string>();
     for (const app of apps) {
       const appRow = await repo.recordReleaseApp({ uid: app.uid, releaseId: row.id, namespace, name: app.name, app: app.spec.app, version: app.spec.version });
       appRows.set(app.uid, appRow.id);
     }
-    const jobs = new JobFactory(release, row, environments, this.pipelineOf(release), apps.map((a) => ({ ...a, rowId: appRows.get(a.uid) })), now);
-    for (const effect of out.effects) await this.act(effect, release, row, jobs);
+    const variables = new ReleaseVariables(namespace, uid, spec, { core: this.o.core, secrets: this.o.secrets, ...(this.o.variableProviders ? { providers: this.o.variableProviders } : {}) });
+    const pipeline = this.pipelineOf(release);
+    const jobs = new JobFactory(release, row, next, environments, pipeline, apps.map((a) => ({ ...a, rowId: appRows.get(a.uid) })), now, variables);
+    const notifications = effectiveNotifications(pipeline?.notifications, spec.notifications);
+    for (const effect of out.effects) await this.act(effect, release, row, jobs, notifications);
+    if (jobs.problems.length > 0) {
+      // The work waits for the variables (a missing Secret, a template cycle); the condition says why.
+      problems.push(...jobs.problems);
+      this.o.requeueAfter(`${namespace}/${release.metadata.name}`, 30_000);
+    }
+    const mask = this.o.secrets.masker();
     if (action && actionResult) {
       await repo.recordAuditEvent({
         dedupKey: `${uid}/action/${release.metadata.resourceVersion}/${action.action}`,
         kind: 'Release', namespace, name: release.metadata.name, releaseId: row.id,
-        action: action.action, actor: action.actor ?? null, comment: action.comment ?? null, target: action.target ?? null,
-        details: { result: actionResult.result, message: actionResult.message },
+        action: action.action, actor: action.actor ?? null, comment: action.comment ? mask(action.comment) : null, target: action.target ?? null,
+        details: {
+          result: actionResult.result, message: mask(actionResult.message),
+          ...(action.emergency ? { emergency: true } : {}), ...(action.force ? { force: true } : {}),
+          ...(action.rollbackKind ? { rollbackKind: action.rollbackKind } : {}), ...(action.rollbackVersion ? { rollbackVersion: action.rollbackVersion } : {}),
+        },
       });
       next.lastAction = { action: action.action, ...(action.actor ? { actor: action.actor } : {}), ...(action.target ? { target: action.target } : {}), result: actionResult.result, message: actionResult.message.slice(0, 4096), at: kubeTime(now), acknowledged: false };
       if (actionResult.result === 'Rejected') await this.o.recorder.record(release, 'Warning', 'ActionRejected', `${action.action}: ${actionResult.message}`);
@@ -153,7 +195,8 @@ export class ReleaseController {
 
     // ---- write
     let current = release;
-    if (JSON.stringify(next) !== JSON.stringify(status)) current = await this.o.releases.patchStatus(release, next);
+    const masked = mask.size > 0 ? mask.deep(next) : next;
+    if (JSON.stringify(masked) !== JSON.stringify(status)) current = await this.o.releases.patchStatus(release, masked);
     if (parsed && (actionResult || ('action' in parsed && alreadyApplied(parsed.action, next.lastAction)))) {
       await this.o.releases.patchMetadata(current, { annotations: Object.fromEntries(ACTION_ANNOTATIONS.filter((a) => a in annotations).map((a) => [a, null])) });
     }
@@ -178,12 +221,12 @@ export class ReleaseController {
     return { result: 'Applied', message: `${action.action === 'approve' ? 'approved' : 'rejected'}${action.actor ? ` by ${action.actor}` : ''}: ${pending.length} pending approval task(s)` };
   }
 
-  private async act(effect: Effect, release: CustomObject, row: ReleaseRow, jobs: JobFactory): Promise<void> {
+  private async act(effect: Effect, release: CustomObject, row: ReleaseRow, jobs: JobFactory, notifications: Notifications): Promise<void> {
     const { runner, repo } = this.o;
     const uid = String(release.metadata.uid);
     switch (effect.kind) {
       case 'deploy': {
-        const job = jobs.job(effect.environment, effect.target, effect.attempt, {
+        const job = await jobs.job(effect.environment, effect.target, effect.attempt, {
           stepIndex: effect.stepIndex, mode: effect.mode,
           ...(effect.canaryPercent !== undefined ? { canaryPercent: effect.canaryPercent } : {}),
           ...(effect.keepOldVersion !== undefined ? { keepOldVersion: effect.keepOldVersion } : {}),
@@ -192,12 +235,12 @@ export class ReleaseController {
         return;
       }
       case 'verify': {
-        const job = jobs.job(effect.environment, effect.target, effect.attempt, { stepIndex: effect.stepIndex, mode: effect.mode });
+        const job = await jobs.job(effect.environment, effect.target, effect.attempt, { stepIndex: effect.stepIndex, mode: effect.mode });
         if (job) runner.ensureVerify(job);
         return;
       }
       case 'rollback': {
-        const job = jobs.job(effect.environment, effect.target, effect.round, { stepIndex: 0, mode: effect.mode });
+        const job = await jobs.job(effect.environment, effect.target, effect.round, { stepIndex: 0, mode: effect.mode });
         if (job) runner.ensureRollback(job, effect.round, effect.toVersion, effect.reason);
         return;
       }
@@ -225,9 +268,51 @@ export class ReleaseController {
         return;
       }
       case 'event':
-        await this.o.recorder.record(release, effect.type, effect.reason, effect.message);
+        await this.o.recorder.record(release, effect.type, effect.reason, this.o.secrets.masker()(effect.message));
         return;
+      case 'notify': {
+        if (!this.o.notifications || !ReleaseNotifications.wanted(notifications, effect)) return;
+        const resolved = await jobs.releaseVariables(effect.environment);
+        await this.o.notifications.dispatch(effect, {
+          uid, namespace: String(release.metadata.namespace), name: String(release.metadata.name), releaseId: row.id, config: notifications,
+          variables: { ...resolved, ...(effect.message ? { ERROR_MESSAGE: effect.message } : {}), ...(effect.approvers ? { APPROVERS: effect.approvers.join(', ') } : {}) },
+        });
+        return;
+      }
     }
+  }
+
+  /**
+   * The release's history row, with its version: `auto` takes the next semver after the project's releases
+   * in the history, chosen once (the status keeps it) and one release of a project at a time.
+   */
+  private async releaseRow(release: CustomObject, status: ReleaseStatus): Promise<{ row: ReleaseRow; version: string }> {
+    const spec = release.spec as ReleaseSpec;
+    const annotations: Record<string, string> = release.metadata.annotations ?? {};
+    const record = (version: string) => this.o.repo.upsertRelease({
+      uid: String(release.metadata.uid), namespace: String(release.metadata.namespace), name: release.metadata.name, project: spec.project, version,
+      operation: spec.operation ?? 'deploy', spec: spec as unknown as Record<string, unknown>, createdBy: annotations['shipway.dev/created-by'] ?? null,
+    });
+    if (spec.version !== 'auto') return { row: await record(spec.version), version: spec.version };
+    if (status.version && status.version !== 'auto') return { row: await record(status.version), version: status.version };
+    return projectLock(spec.project, async () => {
+      const known = (await this.o.repo.getReleaseByUid(String(release.metadata.uid)));
+      if (known && known.version !== 'auto') return { row: known, version: known.version };
+      const others = (await this.o.repo.listReleasesOfProject(spec.project)).filter((r) => r.uid !== release.metadata.uid).map((r) => r.version);
+      const version = nextVersion(others, spec.bump ?? 'patch');
+      return { row: await record(version), version };
+    });
+  }
+
+  private async groupMembers(namespace: string): Promise<Map<string, string[]>> {
+    const members = new Map<string, string[]>();
+    try {
+      const map = await this.o.core.readNamespacedConfigMap({ name: APPROVER_GROUPS_CONFIGMAP, namespace });
+      for (const [group, users] of Object.entries(map.data ?? {})) members.set(group, users.split(/[\s,]+/).filter(Boolean));
+    } catch (error) {
+      if (!isNotFound(error)) this.o.log?.(`approver groups ${namespace}/${APPROVER_GROUPS_CONFIGMAP}: ${apiErrorMessage(error)}`);
+    }
+    return members;
   }
 
   /** The releases row follows the status; a concurrent writer only means the next pass writes it. */
@@ -300,25 +385,40 @@ interface AppObject {
 
 /** Builds what the runner needs for one target from what this pass observed. */
 class JobFactory {
+  /** Why work could not start this pass (variables that do not resolve). */
+  readonly problems: string[] = [];
+
   constructor(
     private readonly release: CustomObject,
     private readonly row: ReleaseRow,
+    private readonly status: ReleaseStatus,
     private readonly environments: ResolvedEnvironment[],
     private readonly pipeline: PipelineSpec | undefined,
     private readonly apps: AppObject[],
     private readonly now: Date,
+    private readonly variables: ReleaseVariables,
   ) {}
 
-  job(environment: string, targetName: string, attempt: number, step: Pick<TargetJob, 'stepIndex' | 'mode' | 'canaryPercent' | 'keepOldVersion'>): TargetJob | undefined {
+  private get version() {
+    return this.status.version ?? (this.release.spec as ReleaseSpec).version;
+  }
+
+  async job(environment: string, targetName: string, attempt: number, step: Pick<TargetJob, 'stepIndex' | 'mode' | 'canaryPercent' | 'keepOldVersion'>): Promise<TargetJob | undefined> {
     const target = this.environments.find((e) => e.name === environment)?.targets.find((t) => t.name === targetName);
     if (!target) return undefined;
     const spec = this.release.spec as ReleaseSpec;
     const envSpec = spec.environments.find((e) => e.name === environment);
     const units = this.units(target);
+    const resolved = await this.variables.resolve(environment, this.builtIn(environment, target, units[0]!));
+    if (resolved.problems.length > 0) {
+      for (const p of resolved.problems) if (!this.problems.includes(p)) this.problems.push(p);
+      return undefined;
+    }
+    const notifications = effectiveNotifications(this.pipeline?.notifications, spec.notifications);
     return {
       release: {
         uid: String(this.release.metadata.uid), namespace: String(this.release.metadata.namespace), name: String(this.release.metadata.name),
-        project: spec.project, version: spec.version, releaseId: this.row.id, operation: spec.operation ?? 'deploy',
+        project: spec.project, version: this.version, releaseId: this.row.id, operation: spec.operation ?? 'deploy',
       },
       environment,
       target: { namespace: String(this.release.metadata.namespace), name: target.name, labels: target.labels, spec: target.spec },
@@ -326,9 +426,19 @@ class JobFactory {
       ...step,
       ...(this.pipeline ? { pipeline: this.pipeline } : {}),
       units,
-      variables: this.variables(environment, target, units[0]!),
+      variables: resolved.values,
+      ...(notifications.channels?.length ? { notifications } : {}),
       ...(envSpec?.strategy?.canary?.healthCheck ? { healthCheck: envSpec.strategy.canary.healthCheck } : {}),
     };
+  }
+
+  /** The variables of the release as a whole (notifications): no target, the environment when there is one. */
+  async releaseVariables(environment: string | undefined): Promise<Record<string, string>> {
+    const env = environment ?? (this.release.spec as ReleaseSpec).environments[0]!.name;
+    const resolved = await this.variables.resolve(env, this.builtIn(env));
+    const start = this.status.startedAt ? Date.parse(this.status.startedAt) : NaN;
+    const end = this.status.finishedAt ? Date.parse(this.status.finishedAt) : this.now.getTime();
+    return { ...resolved.values, ...(Number.isFinite(start) ? { DURATION: `${Math.max(0, Math.round((end - start) / 1000))}s` } : {}) };
   }
 
   /**
@@ -339,7 +449,7 @@ class JobFactory {
   private units(target: TargetObject): DeployUnit[] {
     const spec = this.release.spec as ReleaseSpec;
     const chosen = this.apps.filter((a) => a.spec.artifact.image && selects(a.spec.targets, target));
-    if (chosen.length === 0) return [{ app: spec.project, version: spec.version, images: [] }];
+    if (chosen.length === 0) return [{ app: spec.project, version: this.version, images: [] }];
     return chosen.map((a, i) => ({
       app: a.spec.app,
       ...(a.rowId ? { releaseAppId: a.rowId } : {}),
@@ -348,35 +458,56 @@ class JobFactory {
     }));
   }
 
-  private variables(environment: string, target: TargetObject, unit: DeployUnit): Record<string, string> {
+  private builtIn(environment: string, target?: TargetObject, unit?: DeployUnit): { system: Record<string, string>; runtime: Record<string, string> } {
     const spec = this.release.spec as ReleaseSpec;
-    const vars: Record<string, string> = {};
-    for (const v of spec.variables ?? []) {
-      // Secret, template and external variables come with the variables resolver (policy issue).
-      if (v.type === 'plain' && v.value !== undefined) vars[v.name] = v.value;
-      if (v.type === 'env_specific' && v.values?.[environment] !== undefined) vars[v.name] = v.values[environment]!;
-    }
-    const k8s = target.spec.kubernetes;
-    return {
-      ...vars,
+    const system: Record<string, string> = {
       RELEASE_ID: String(this.release.metadata.uid),
       RELEASE_NAME: String(this.release.metadata.name),
-      RELEASE_VERSION: spec.version,
+      RELEASE_VERSION: this.version,
       RELEASE_ENV: environment,
       RELEASE_USER: String(this.release.metadata.annotations?.['shipway.dev/created-by'] ?? ''),
       RELEASE_TIME: kubeTime(this.now),
       RELEASE_TIMESTAMP: String(Math.floor(this.now.getTime() / 1000)),
-      APP_NAME: unit.app,
-      APP_VERSION: unit.version,
+      PROJECT_NAME: spec.project,
       APP_ENV: environment,
-      TARGET_ID: `${this.release.metadata.namespace}/${target.name}`,
-      TARGET_NAME: target.name,
-      TARGET_HOST: target.spec.host ?? '',
-      TARGET_LABELS: Object.entries(target.labels).map(([k, v]) => `${k}=${v}`).join(','),
-      ...(k8s ? { K8S_NAMESPACE: k8s.namespace, K8S_KIND: k8s.kind ?? 'Deployment', K8S_NAME: k8s.name, K8S_CONTAINER: k8s.container ?? '' } : {}),
-      ...(unit.images[0] ? { IMAGE: unit.images[0].image } : {}),
+    };
+    if (!target || !unit) return { system, runtime: {} };
+    const k8s = target.spec.kubernetes;
+    return {
+      system,
+      runtime: {
+        APP_NAME: unit.app,
+        APP_VERSION: unit.version,
+        TARGET_ID: `${this.release.metadata.namespace}/${target.name}`,
+        TARGET_NAME: target.name,
+        TARGET_HOST: target.spec.host ?? '',
+        TARGET_LABELS: Object.entries(target.labels).map(([k, v]) => `${k}=${v}`).join(','),
+        ...(k8s ? { K8S_NAMESPACE: k8s.namespace, K8S_KIND: k8s.kind ?? 'Deployment', K8S_NAME: k8s.name, K8S_CONTAINER: k8s.container ?? '' } : {}),
+        ...(unit.images[0] ? { IMAGE: unit.images[0].image } : {}),
+      },
     };
   }
+}
+
+/** The ReleaseApps' dependency graph, and which apps each target hosts (by the apps' target selection). */
+function appGraph(apps: AppObject[], targets: TargetObject[]): { nodes: AppDependencyNode[]; targetApps: Map<string, string[]> } {
+  const nodes = apps.map((a) => ({
+    app: a.spec.app,
+    dependsOn: (a.spec.dependsOn ?? []).map((d) => ({ app: d.app, required: d.required ?? true, waitReady: d.waitReady ?? true, timeoutSeconds: d.timeoutSeconds ?? 300 })),
+  }));
+  const targetApps = new Map(targets.map((t) => [t.name, apps.filter((a) => selects(a.spec.targets, t)).map((a) => a.spec.app)]));
+  return { nodes, targetApps };
+}
+
+const projectLocks = new Map<string, Promise<unknown>>();
+/** One `auto` version choice per project at a time, so two releases of a project never get the same one. */
+function projectLock<T>(project: string, work: () => Promise<T>): Promise<T> {
+  const previous = projectLocks.get(project) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const tail = next.catch(() => undefined);
+  projectLocks.set(project, tail);
+  void tail.then(() => { if (projectLocks.get(project) === tail) projectLocks.delete(project); });
+  return next;
 }
 
 function selects(selection: ReleaseAppSpec['targets'], target: TargetObject): boolean {

@@ -195,7 +195,10 @@ export class TargetRunner {
     const base = { attempt: job.attempt, step: job.stepIndex, version: primary.version, previousVersion: primary.previousVersion ?? undefined, startedAt: iso(primary.startedAt ?? startedAt) };
     if (primary.status === 'succeeded' || primary.status === 'failed' || primary.status === 'rolled_back') {
       const stages = await this.stageResults(primary);
-      this.update(job, (w) => (w.deploy = { ...base, state: primary.status === 'failed' ? 'failed' : 'succeeded', error: primary.error ?? undefined, stages, finishedAt: iso(primary.finishedAt) }));
+      this.update(job, (w) => (w.deploy = {
+        ...base, state: primary.status === 'failed' ? 'failed' : 'succeeded', error: primary.error ?? undefined, stages, finishedAt: iso(primary.finishedAt),
+        ...(migratedIn(job, stages) ? { migrated: true } : {}),
+      }));
       return;
     }
     this.update(job, (w) => (w.deploy = { ...base, state: 'running', currentStep: 'starting' }));
@@ -236,6 +239,7 @@ export class TargetRunner {
       state: outcome.failed ? 'failed' : 'succeeded',
       ...(outcome.failed ? { error: outcome.error, wantsRollback: outcome.wantsRollback } : {}),
       stages: pipeline.results(),
+      ...(migratedIn(job, pipeline.results()) ? { migrated: true } : {}),
       currentStep: outcome.failed ? `failed: ${outcome.error}` : 'done',
       finishedAt: iso(finishedAt),
     }));
@@ -326,6 +330,7 @@ export class TargetRunner {
       if (w.deploy && w.deploy.attempt === job.attempt && w.deploy.step === job.stepIndex && w.deploy.state === 'running') {
         w.deploy.currentStep = currentStep;
         w.deploy.stages = stages;
+        if (migratedIn(job, stages)) w.deploy.migrated = true;
       }
     });
   }
@@ -429,6 +434,12 @@ function deploymentIdentity(job: TargetJob, unit: DeployUnit, dedupKey: string) 
 export const targetKey = (job: TargetJob) => `${job.release.uid}/${job.environment}/${job.target.name}`;
 /** `a1`, `a1-canary`, `a1-promote`: an in-workload canary and its promotion are two pieces of work. */
 export const deployKey = (job: TargetJob) => `${targetKey(job)}/a${job.attempt}${job.mode === 'canary' || job.mode === 'promote' ? `-${job.mode}` : ''}`;
+
+/** Whether a db_migrate task of the job's pipeline succeeded: the migration guard refuses rollbacks past it. */
+function migratedIn(job: TargetJob, stages: StageResult[]): boolean {
+  const migrations = new Set((job.pipeline?.stages ?? []).flatMap((s) => s.tasks).filter((t) => t.type === 'db_migrate').map((t) => t.id));
+  return migrations.size > 0 && stages.some((s) => (s.tasks ?? []).some((t) => migrations.has(t.id) && t.status === 'succeeded'));
+}
 
 function stageResult(stage: StageRun, tasks: TaskRun[]): StageResult {
   return {

@@ -10,7 +10,20 @@ export const ACTION_ANNOTATION = 'shipway.dev/action';
 export const ACTION_TARGET_ANNOTATION = 'shipway.dev/action-target';
 export const ACTOR_ANNOTATION = 'shipway.dev/actor';
 export const COMMENT_ANNOTATION = 'shipway.dev/comment';
-export const ACTION_ANNOTATIONS = [ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION] as const;
+/** With start or promote: an emergency release of that environment (outside its window, no canary verification). */
+export const EMERGENCY_ANNOTATION = 'shipway.dev/emergency';
+/** With rollback: roll back past a db_migrate that has run. */
+export const FORCE_ANNOTATION = 'shipway.dev/force';
+/** With rollback: `quick` (previous revision, the default) or `redeploy` (a new Release of an older version). */
+export const ROLLBACK_KIND_ANNOTATION = 'shipway.dev/rollback-kind';
+/** With rollback: the version to go back to. */
+export const ROLLBACK_VERSION_ANNOTATION = 'shipway.dev/rollback-version';
+export const ACTION_ANNOTATIONS = [
+  ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION,
+  EMERGENCY_ANNOTATION, FORCE_ANNOTATION, ROLLBACK_KIND_ANNOTATION, ROLLBACK_VERSION_ANNOTATION,
+] as const;
+
+const flag = (value: string | undefined) => value !== undefined && ['true', 'yes', '1'].includes(value.trim().toLowerCase());
 
 export type ParsedAction = { action: ReleaseAction } | { invalid: string; raw: ReleaseAction } | undefined;
 
@@ -22,8 +35,21 @@ export function parseAction(annotations: Readonly<Record<string, string>> | unde
     ...(annotations?.[ACTION_TARGET_ANNOTATION] ? { target: annotations[ACTION_TARGET_ANNOTATION]!.trim() } : {}),
     ...(annotations?.[ACTOR_ANNOTATION] ? { actor: annotations[ACTOR_ANNOTATION]!.trim().slice(0, 253) } : {}),
     ...(annotations?.[COMMENT_ANNOTATION] ? { comment: annotations[COMMENT_ANNOTATION]!.slice(0, 1024) } : {}),
+    ...(flag(annotations?.[EMERGENCY_ANNOTATION]) ? { emergency: true } : {}),
+    ...(flag(annotations?.[FORCE_ANNOTATION]) ? { force: true } : {}),
+    ...(annotations?.[ROLLBACK_KIND_ANNOTATION] ? { rollbackKind: annotations[ROLLBACK_KIND_ANNOTATION]!.trim() as 'quick' } : {}),
+    ...(annotations?.[ROLLBACK_VERSION_ANNOTATION] ? { rollbackVersion: annotations[ROLLBACK_VERSION_ANNOTATION]!.trim().slice(0, 128) } : {}),
   };
   if (!allowed.includes(name)) return { invalid: `unknown action "${name}"; expected one of ${allowed.join(', ')}`, raw: action };
+  if (action.rollbackKind !== undefined && !['quick', 'redeploy'].includes(action.rollbackKind)) {
+    return { invalid: `${ROLLBACK_KIND_ANNOTATION} "${action.rollbackKind}" is not quick or redeploy`, raw: action };
+  }
+  if ((action.rollbackKind || action.rollbackVersion || action.force) && name !== 'rollback') {
+    return { invalid: `${action.force ? FORCE_ANNOTATION : action.rollbackKind ? ROLLBACK_KIND_ANNOTATION : ROLLBACK_VERSION_ANNOTATION} only goes with the rollback action`, raw: action };
+  }
+  if (action.rollbackKind === 'redeploy' && !action.rollbackVersion) return { invalid: `a redeploy rollback needs ${ROLLBACK_VERSION_ANNOTATION}`, raw: action };
+  if (action.emergency && name !== 'start' && name !== 'promote') return { invalid: `${EMERGENCY_ANNOTATION} only goes with start or promote`, raw: action };
+  if (action.emergency && !action.comment) return { invalid: `an emergency release needs a reason in ${COMMENT_ANNOTATION}`, raw: action };
   return { action };
 }
 

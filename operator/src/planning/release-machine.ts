@@ -8,6 +8,10 @@
 import type { Environment, EnvironmentRun, ReleaseSpec, ReleaseStatus, StepState, TargetDeployMode, TargetRun, TargetRunPhase } from '../api/release.ts';
 import { planRollout, PlanError, type PlanTarget, type RolloutPlan, type RolloutStep } from './rollout-plan.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import type { NotificationEvent } from '../api/notifications.ts';
+import { appStates, targetGate, type AppDependencyNode } from './app-dependencies.ts';
+import { isEmergencyUser, windowVerdict } from './release-window.ts';
+import { scheduledStart } from './release-schedule.ts';
 
 export const ACTIONS = ['start', 'promote', 'approve', 'reject', 'pause', 'resume', 'cancel', 'retry', 'rollback'] as const;
 export type ActionName = (typeof ACTIONS)[number];
@@ -17,6 +21,13 @@ export interface ReleaseAction {
   target?: string;
   actor?: string;
   comment?: string;
+  /** start/promote as an emergency release: outside the window, without canary verification. */
+  emergency?: boolean;
+  /** rollback past a db_migrate that has run. */
+  force?: boolean;
+  /** rollback: quick (previous revision, here) or redeploy (a new Release; the controller creates it). */
+  rollbackKind?: 'quick' | 'redeploy';
+  rollbackVersion?: string;
 }
 
 /** What the target runner knows about one target of one environment (keyed `env/target`). */
@@ -29,6 +40,8 @@ export interface TargetWork {
     error?: string;
     /** A stage with `onError: rollback` failed. */
     wantsRollback?: boolean;
+    /** A db_migrate task of this deploy has succeeded: a rollback past it needs force. */
+    migrated?: boolean;
     currentStep?: string;
     version?: string;
     previousVersion?: string;
@@ -59,6 +72,14 @@ export interface MachineInput {
   work: ReadonlyMap<string, TargetWork>;
   approvals: ReadonlyMap<string, ApprovalDecision>;
   action?: ReleaseAction;
+  /** The Release's creation time: a cron schedule starts at its first occurrence after it. */
+  createdAt?: Date;
+  /** The version to record (spec.version, or the one chosen for `auto`). */
+  version?: string;
+  /** Members of approver groups (absent group = no members known). */
+  groupMembers?: ReadonlyMap<string, readonly string[]>;
+  /** The ReleaseApps' dependency graph and which apps each target hosts. */
+  apps?: { nodes: AppDependencyNode[]; targetApps: ReadonlyMap<string, readonly string[]> };
 }
 
 export type Effect =
@@ -68,6 +89,8 @@ export type Effect =
   | { kind: 'requestApproval'; key: string; environment: string; step?: number; approvers: string[]; groups: string[]; expiresAt?: string }
   | { kind: 'decideApproval'; key: string; environment: string; step?: number; approved: boolean; actor?: string; comment?: string }
   | { kind: 'cancelRunning' }
+  /** Tell people (notification rules); `key` makes each notification go out once. */
+  | { kind: 'notify'; event: NotificationEvent; key: string; environment?: string; approvers?: string[]; message?: string }
   | { kind: 'event'; type: 'Normal' | 'Warning'; reason: string; message: string };
 
 export interface ActionResult {
@@ -149,7 +172,7 @@ export function advance(input: MachineInput): MachineOutput {
 function initialise(pass: Pass) {
   const { status, input } = pass;
   status.phase ??= 'Pending';
-  status.version ??= input.spec.version;
+  status.version ??= input.version ?? input.spec.version;
   const known = new Map((status.environments ?? []).map((e) => [e.name, e]));
   status.environments = input.spec.environments.map((env) => known.get(env.name) ?? { name: env.name, phase: 'Pending' });
 }
@@ -213,6 +236,32 @@ function finishRelease(pass: Pass, phase: 'Succeeded' | 'Failed' | 'Cancelled' |
   status.message = message;
   status.finishedAt = kubeTime(pass.now);
   pass.event(phase === 'Succeeded' ? 'Normal' : 'Warning', phase, message);
+  if (phase === 'Cancelled') return;
+  // A retried release can fail again: the attempts in play tell the two failures apart.
+  const attempts = (status.environments ?? []).flatMap((e) => e.targets ?? []).reduce((n, t) => n + (t.attempt ?? 1), 0);
+  const event = phase === 'Succeeded' ? 'release_success' : 'release_failed';
+  pass.add({ kind: 'notify', event, key: `${event}/${attempts}`, ...(status.currentEnvironment ? { environment: status.currentEnvironment } : {}), message });
+}
+
+/** Who may decide an approval: the named approvers, and the members of the named groups. */
+function approverList(pass: Pass, env: string): { approvers: string[]; groups: string[]; everyone: string[] } {
+  const approval = envSpec(pass, env).approval;
+  const approvers = approval?.approvers ?? [];
+  const groups = approval?.groups ?? [];
+  const members = groups.flatMap((g) => [...(pass.input.groupMembers?.get(g) ?? [])]);
+  return { approvers, groups, everyone: [...new Set([...approvers, ...members])] };
+}
+
+function requestApproval(pass: Pass, env: EnvironmentRun, key: string, step?: number) {
+  const approval = envSpec(pass, env.name).approval;
+  const { approvers, groups } = approverList(pass, env.name);
+  const expiry = approval?.expirySeconds;
+  pass.add({
+    kind: 'requestApproval', key, environment: env.name, ...(step !== undefined ? { step } : {}), approvers, groups,
+    // Recorded once (the first request wins), so a later pass asking again does not move the expiry.
+    ...(expiry ? { expiresAt: kubeTime(new Date(pass.now.getTime() + expiry * 1000)) } : {}),
+  });
+  pass.add({ kind: 'notify', event: 'approval_required', key: `approval_required/${key}`, environment: env.name, approvers: [...approvers, ...groups.map((g) => `group ${g}`)] });
 }
 
 // ---------------------------------------------------------------------------------------------- actions
@@ -253,6 +302,17 @@ function applyAction(pass: Pass, action: ReleaseAction) {
     case 'promote': {
       if (isTerminal(status.phase)) return reject(pass, `the release is ${status.phase}`);
       if (!env) return reject(pass, 'no environment is left to start');
+      if (action.emergency) {
+        const window = envSpec(pass, env.name).window;
+        if (!window?.emergencyUsers?.length) return reject(pass, `environment ${env.name} names no emergency users (spec.environments[].window.emergencyUsers)`);
+        if (!isEmergencyUser(window, action.actor)) return reject(pass, `${action.actor ?? 'an anonymous actor'} is not an emergency user of environment ${env.name}`);
+        env.emergency = { actor: action.actor!, reason: action.comment ?? '', at: kubeTime(pass.now) };
+        status.emergency = true;
+        pass.event('Warning', 'EmergencyRelease', `environment ${env.name}: emergency release by ${action.actor}: ${action.comment ?? ''} (outside the window, no canary verification)`);
+        if (env.phase !== 'Pending' && env.phase !== 'Waiting' && !(action.action === 'promote' && env.stepState === 'Promote')) {
+          return applied(pass, `emergency${who}: environment ${env.name} goes on without window or canary verification`);
+        }
+      }
       if (env.phase === 'Pending' || env.phase === 'Waiting') {
         env.phase = 'Waiting';
         env.stepState = 'Delay';
@@ -269,9 +329,11 @@ function applyAction(pass: Pass, action: ReleaseAction) {
     case 'reject': {
       if (!env || env.phase !== 'Approving') return reject(pass, `nothing waits for approval${env ? ` (environment ${env.name} is ${env.phase})` : ''}`);
       const stepGate = env.stepState === 'Approval' && (env.step ?? -1) >= 0;
-      const approvers = stepGate ? [] : (envSpec(pass, env.name).approval?.approvers ?? []);
-      if (approvers.length > 0 && (!action.actor || !approvers.includes(action.actor))) {
-        return reject(pass, `${action.actor ?? 'an anonymous actor'} is not among the approvers of environment ${env.name}`);
+      const { approvers, groups, everyone } = approverList(pass, env.name);
+      if ((approvers.length > 0 || groups.length > 0) && (!action.actor || !everyone.includes(action.actor))) {
+        const unknown = groups.filter((g) => !pass.input.groupMembers?.get(g)?.length);
+        return reject(pass, `${action.actor ?? 'an anonymous actor'} is not among the approvers of environment ${env.name}` +
+          ` (${[...approvers, ...groups.map((g) => `group ${g}`)].join(', ')})${unknown.length ? `; no members are known for group ${unknown.join(', ')}` : ''}`);
       }
       const key = stepGate ? stepApprovalKey(env.name, env.step!) : environmentApprovalKey(env.name);
       pass.add({ kind: 'decideApproval', key, environment: env.name, ...(stepGate ? { step: env.step } : {}), approved: action.action === 'approve', actor: action.actor, comment: action.comment });
@@ -292,6 +354,7 @@ function applyAction(pass: Pass, action: ReleaseAction) {
         delete t.finishedAt;
       }
       failedEnv.phase = 'Deploying';
+      delete failedEnv.frozen;
       failedEnv.stepState = 'Run';
       failedEnv.stepSince = kubeTime(pass.now);
       if (status.phase === 'Failed') {
@@ -310,6 +373,11 @@ function applyAction(pass: Pass, action: ReleaseAction) {
         }
       }
       if (chosen.length === 0) return reject(pass, action.target ? `target ${action.target} has not been deployed by this release` : 'no target has been deployed yet');
+      const migrated = chosen.filter((c) => c.run.migrated && c.run.phase !== 'RolledBack');
+      if (migrated.length > 0 && !action.force) {
+        return reject(pass, `a db_migrate task has run on ${migrated.map((c) => c.run.name).join(', ')}: a rollback past it needs shipway.dev/force: "true"`);
+      }
+      for (const e of status.environments ?? []) if (e.frozen) delete e.frozen;
       const reason = `rollback requested${who}${action.comment ? `: ${action.comment}` : ''}`;
       for (const { run } of chosen) {
         if (run.phase === 'RolledBack' || run.phase === 'RollingBack') continue;
@@ -355,6 +423,7 @@ function syncTargets(pass: Pass) {
       if (d.stages) run.stages = d.stages;
       if (d.version) run.version = d.version;
       if (d.previousVersion) run.previousVersion = d.previousVersion;
+      if (d.migrated) run.migrated = true;
       if (d.startedAt) run.startedAt ??= d.startedAt;
       if (run.phase === 'Pending' || run.phase === 'Running') {
         if (d.state === 'running') run.phase = 'Running';
@@ -396,6 +465,8 @@ function startAutoRollback(pass: Pass, env: EnvironmentRun, failed: TargetRun[])
   const single = pass.input.spec.rollback?.granularity === 'single';
   const reason = `${failed.map((t) => `${t.name}: ${t.error ?? 'failed'}`).join('; ')}`;
   const chosen = single ? failed : (env.targets ?? []).filter((t) => UPDATED_TARGET.has(t.phase));
+  const migrated = chosen.filter((t) => t.migrated);
+  if (migrated.length > 0) return guardMigration(pass, env, failed, migrated, reason);
   for (const t of chosen) {
     if (t.phase !== 'Failed') t.error = `rolled back because ${reason}`;
     t.phase = 'RollingBack';
@@ -405,6 +476,33 @@ function startAutoRollback(pass: Pass, env: EnvironmentRun, failed: TargetRun[])
   pass.status.message = `rolling back: ${reason}`;
   pass.event('Warning', 'RollingBack', `environment ${env.name}: ${reason}`);
   pass.add({ kind: 'cancelRunning' });
+}
+
+/**
+ * A db_migrate has run: rolling the code back past it could run old code on a new schema. The release
+ * either freezes (Failed, with the reason; a person forces a rollback or retries) or rolls forward once
+ * (the failed targets get another attempt with the new version).
+ */
+function guardMigration(pass: Pass, env: EnvironmentRun, failed: TargetRun[], migrated: TargetRun[], reason: string) {
+  const names = migrated.map((t) => t.name).join(', ');
+  if (pass.input.spec.rollback?.migrationGuard === 'rollForward' && failed.every((t) => (t.attempt ?? 1) < 2)) {
+    for (const t of failed) {
+      t.attempt = (t.attempt ?? 1) + 1;
+      t.phase = 'Pending';
+      delete t.error;
+      delete t.finishedAt;
+    }
+    setStep(pass, env, env.step ?? 0, 'Run');
+    // Kept in waitingFor (not only the message, which the step rewrites) so the status says which way it went.
+    env.waitingFor = `rolling forward: a db_migrate task ran on ${names}, so ${failed.map((t) => t.name).join(', ')} get one more attempt instead of a rollback (${reason})`;
+    pass.event('Warning', 'RollingForward', `environment ${env.name}: ${env.waitingFor}`);
+    return;
+  }
+  env.phase = 'Failed';
+  env.frozen = `rollback refused: a db_migrate task ran on ${names}; the release is frozen (roll back with shipway.dev/force: "true", or retry) after ${reason}`;
+  env.waitingFor = env.frozen;
+  env.finishedAt = kubeTime(pass.now);
+  pass.event('Warning', 'RollbackRefused', `environment ${env.name}: ${env.frozen}`);
 }
 
 /** A manual or automatic rollback in progress ends the release as RolledBack once nothing is left rolling back. */
@@ -433,14 +531,28 @@ function drive(pass: Pass) {
   finishRollbacks(pass);
   if (isTerminal(status.phase) || status.environments!.some((e) => (e.targets ?? []).some((t) => t.phase === 'RollingBack'))) return;
 
-  const at = input.spec.schedule?.at;
-  if (at && !status.startedAt && ms(at) > pass.now.getTime()) {
-    status.phase = 'Scheduled';
-    status.message = `scheduled for ${at}`;
-    pass.requeue(ms(at) - pass.now.getTime());
-    return;
+  if (input.spec.schedule && !status.startedAt) {
+    // Computed once and kept in status: a restarted operator must not move a cron schedule to a later tick.
+    if (!status.scheduledAt) {
+      const start = scheduledStart(input.spec.schedule, input.createdAt ?? pass.now);
+      if ('error' in start) {
+        status.message = start.error;
+        return;
+      }
+      status.scheduledAt = kubeTime(start.at);
+    }
+    const left = ms(status.scheduledAt) - pass.now.getTime();
+    if (left > 0) {
+      status.phase = 'Scheduled';
+      status.message = `scheduled for ${status.scheduledAt}${input.spec.schedule.cron ? ` (cron ${input.spec.schedule.cron} ${input.spec.schedule.timezone ?? 'UTC'})` : ''}`;
+      pass.requeue(left);
+      return;
+    }
   }
-  status.startedAt ??= kubeTime(pass.now);
+  if (!status.startedAt) {
+    status.startedAt = kubeTime(pass.now);
+    pass.add({ kind: 'notify', event: 'release_start', key: 'release_start' });
+  }
 
   const paused = input.spec.paused || status.pausedByAction;
   for (let guard = 0; guard < 100; guard++) {
@@ -488,6 +600,7 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
       pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
       return;
     }
+    if (!windowAllows(pass, env)) return;
     delete env.waitingFor;
     if (spec.approval?.required) {
       env.phase = 'Approving';
@@ -501,11 +614,7 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
     const key = environmentApprovalKey(env.name);
     const decision = pass.approvals.get(key) ?? 'pending';
     if (decision === 'pending') {
-      const expiry = spec.approval?.expirySeconds;
-      pass.add({
-        kind: 'requestApproval', key, environment: env.name, approvers: spec.approval?.approvers ?? [], groups: spec.approval?.groups ?? [],
-        ...(expiry ? { expiresAt: kubeTime(new Date(pass.now.getTime() + expiry * 1000)) } : {}),
-      });
+      requestApproval(pass, env, key);
       env.waitingFor = `approval by ${[...(spec.approval?.approvers ?? []), ...(spec.approval?.groups ?? []).map((g) => `group ${g}`)].join(', ') || 'an approver'}`;
       pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
       return;
@@ -520,6 +629,64 @@ function driveEnvironment(pass: Pass, env: EnvironmentRun) {
     beginDeploying(pass, env);
   }
   if (env.phase === 'Deploying' || env.phase === 'Verifying' || env.phase === 'Approving') runSteps(pass, env);
+}
+
+/**
+ * Outside its release window an environment waits (status says until when); an emergency release of the
+ * environment does not.
+ */
+function windowAllows(pass: Pass, env: EnvironmentRun): boolean {
+  const window = envSpec(pass, env.name).window;
+  if (!window || env.emergency) {
+    delete env.waitingUntil;
+    return true;
+  }
+  const verdict = windowVerdict(window, pass.now);
+  if (verdict.open) {
+    delete env.waitingUntil;
+    return true;
+  }
+  env.waitingFor = `release window: ${verdict.reason}${verdict.opensAt ? `; opens at ${kubeTime(verdict.opensAt)}` : '; it never opens'}`;
+  if (verdict.opensAt) {
+    env.waitingUntil = kubeTime(verdict.opensAt);
+    pass.requeue(verdict.opensAt.getTime() - pass.now.getTime());
+  } else delete env.waitingUntil;
+  pass.status.message = `environment ${env.name} waits for the ${env.waitingFor}`;
+  return false;
+}
+
+/**
+ * A target whose apps depend on apps of other targets (ReleaseApp dependsOn) starts once those are ready;
+ * it says what it waits for, and fails when a required dependency fails or times out.
+ */
+function holdForDependencies(pass: Pass, env: EnvironmentRun, run: TargetRun) {
+  const graph = pass.input.apps;
+  const apps = graph?.targetApps.get(run.name);
+  if (!graph || !apps?.length) return;
+  const inEnv = new Set((envInput(pass, env.name)?.targets ?? []).map((t) => t.name));
+  const hosting = new Map<string, string[]>();
+  for (const [target, hosted] of graph.targetApps) {
+    if (!inEnv.has(target)) continue;
+    for (const app of hosted) hosting.set(app, [...(hosting.get(app) ?? []), target]);
+  }
+  const states = appStates(hosting, (target) => targetRun(env, target)?.phase);
+  const gate = targetGate([...apps], graph.nodes, (app) => states.get(app) ?? 'absent', run.waitingSince ? new Date(run.waitingSince) : undefined, pass.now);
+  if (gate.kind === 'go') {
+    delete run.waitingFor;
+    delete run.waitingSince;
+    return;
+  }
+  if (gate.kind === 'fail') {
+    run.phase = 'Failed';
+    run.error = gate.reason;
+    run.finishedAt = kubeTime(pass.now);
+    delete run.waitingFor;
+    pass.event('Warning', 'DependencyFailed', `${run.name} in ${env.name}: ${gate.reason}`);
+    return;
+  }
+  run.waitingFor = gate.reason;
+  run.waitingSince ??= kubeTime(pass.now);
+  if (gate.requeueAfterMs !== undefined) pass.requeue(gate.requeueAfterMs);
 }
 
 function beginDeploying(pass: Pass, env: EnvironmentRun) {
@@ -564,6 +731,11 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
         pass.requeue(left);
         return false;
       }
+      // A window that closes mid-environment holds the next batch back; a batch already running finishes.
+      if (!windowAllows(pass, env)) {
+        env.phase = 'Deploying';
+        return false;
+      }
       setStep(pass, env, index, step.approvalRequired ? 'Approval' : 'Run');
       return true;
     }
@@ -573,7 +745,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       if (decision === 'pending') {
         env.phase = 'Approving';
         env.waitingFor = `approval of step ${index + 1} (${step.id}: ${step.targets.join(', ')})`;
-        pass.add({ kind: 'requestApproval', key, environment: env.name, step: index, approvers: envSpec(pass, env.name).approval?.approvers ?? [], groups: envSpec(pass, env.name).approval?.groups ?? [] });
+        requestApproval(pass, env, key, index);
         pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;
         return false;
       }
@@ -590,9 +762,11 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       env.phase = 'Deploying';
       env.currentStep = `${step.id} (${index + 1}/${plan.steps.length})`;
       const runs = step.targets.map((name) => ensureTargetRun(env, name, index, step));
+      for (const r of runs) if (r.phase === 'Pending') holdForDependencies(pass, env, r);
       const failed = runs.filter((r) => r.phase === 'Failed');
       const active = runs.filter((r) => r.phase === 'Pending' || r.phase === 'Running');
       for (const r of active) {
+        if (r.waitingFor) continue;
         pass.add({
           kind: 'deploy', environment: env.name, target: r.name, attempt: r.attempt ?? 1, stepIndex: index, mode: r.mode ?? 'update',
           ...(step.canaryPercent !== undefined ? { canaryPercent: step.canaryPercent } : {}),
@@ -610,13 +784,21 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
         return false;
       }
       if (active.length > 0) {
-        pass.status.message = `environment ${env.name}: ${env.currentStep} deploying ${active.map((r) => r.name).join(', ')}`;
+        const held = active.filter((r) => r.waitingFor);
+        pass.status.message = `environment ${env.name}: ${env.currentStep} deploying ${active.filter((r) => !r.waitingFor).map((r) => r.name).join(', ') || 'nothing yet'}` +
+          (held.length ? `; ${held.map((r) => `${r.name} ${r.waitingFor}`).join('; ')}` : '');
         return false;
       }
       setStep(pass, env, index, step.verifySeconds > 0 ? 'Verify' : 'Promote');
       return true;
     }
     case 'Verify': {
+      if (env.emergency) {
+        // An emergency release skips canary verification; the status and the audit trail say so.
+        for (const r of step.targets.map((name) => targetRun(env, name)).filter(Boolean)) if (r!.phase === 'Verifying') r!.phase = 'Succeeded';
+        setStep(pass, env, index, 'Promote');
+        return true;
+      }
       env.phase = 'Verifying';
       const left = since + step.verifySeconds * 1000 - pass.now.getTime();
       const runs = step.targets.map((name) => targetRun(env, name)!).filter(Boolean);
@@ -655,7 +837,7 @@ function runStep(pass: Pass, env: EnvironmentRun, plan: RolloutPlan, step: Rollo
       return true;
     }
     case 'Promote': {
-      if (step.promoteGate) {
+      if (step.promoteGate && !env.emergency) {
         env.phase = 'Verifying';
         env.waitingFor = `a promote action to continue after ${step.id}`;
         pass.status.message = `environment ${env.name} waits for ${env.waitingFor}`;

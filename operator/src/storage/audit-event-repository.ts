@@ -23,6 +23,13 @@ export function auditEventRepository(db: Database) {
         async () => (await db.select().from(auditEvents).where(eq(auditEvents.dedupKey, input.dedupKey)))[0],
       ),
 
+    /**
+     * Records the event unless its dedup key is known, and says whether this call recorded it: the caller
+     * does the one-off work (a notification) only then.
+     */
+    claimAuditEvent: async (input: NewAuditEvent): Promise<boolean> =>
+      (await db.insert(auditEvents).values(input).onConflictDoNothing({ target: auditEvents.dedupKey }).returning({ id: auditEvents.id })).length > 0,
+
     listAuditEventsOfRelease: (releaseId: string): Promise<AuditEvent[]> =>
       db
         .select()

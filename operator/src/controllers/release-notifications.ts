@@ -1,0 +1,80 @@
+/**
+ * Lifecycle notifications of a Release (start, success, failure, approval required): the machine asks for
+ * them with a key; the first pass that claims the key in the audit log sends them, in the background, so a
+ * slow or failing channel never holds a reconcile back and never fails a release. A notification claimed
+ * by an operator that dies before sending is not sent again (at most once; the audit row says so by
+ * having no result row).
+ */
+import type { Notifications } from '../api/notifications.ts';
+import type { Effect } from '../planning/release-machine.ts';
+import { planNotifications } from '../planning/notification-plan.ts';
+import type { Masker } from '../planning/masking.ts';
+import type { Notifier } from '../notifications/notifier.ts';
+import type { Repository } from '../storage/index.ts';
+
+type NotifyEffect = Extract<Effect, { kind: 'notify' }>;
+
+export interface NotificationContext {
+  uid: string;
+  namespace: string;
+  name: string;
+  releaseId: string;
+  config: Notifications;
+  /** The release's variables (system, project, environment, release layers). */
+  variables: Record<string, string>;
+}
+
+export class ReleaseNotifications {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly o: { repo: Repository; notifier: Notifier; mask: Masker; log?: (message: string) => void }) {}
+
+  /** True when the release has a rule for this event at all (so variables need not be resolved otherwise). */
+  static wanted(config: Notifications | undefined, effect: NotifyEffect): boolean {
+    return (config?.rules ?? []).some((r) => r.events.includes(effect.event));
+  }
+
+  async dispatch(effect: NotifyEffect, context: NotificationContext): Promise<void> {
+    const dedupKey = `${context.uid}/notify/${effect.key}`;
+    const { deliveries, problems } = planNotifications(context.config, effect.event, {
+      variables: context.variables,
+      ...(effect.approvers ? { approvers: effect.approvers } : {}),
+      ...(effect.message ? { errorMessage: effect.message } : {}),
+      dedupPrefix: dedupKey,
+    });
+    const claimed = await this.o.repo.claimAuditEvent({
+      dedupKey, kind: 'Release', namespace: context.namespace, name: context.name, releaseId: context.releaseId,
+      action: 'notify', actor: null, comment: null, target: null,
+      details: this.o.mask.deep({ event: effect.event, ...(effect.environment ? { environment: effect.environment } : {}), channels: deliveries.map((d) => d.channel.name), problems }),
+    });
+    if (!claimed) return;
+    for (const problem of problems) this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${problem}`));
+    if (deliveries.length === 0) return;
+    const retry = { attempts: context.config.retry?.attempts ?? 3, backoffSeconds: context.config.retry?.backoffSeconds ?? 5 };
+    const sending = this.o.notifier
+      .send(deliveries, { ...retry, signal: this.abort.signal })
+      .then(async (results) => {
+        for (const r of results.filter((x) => !x.ok)) this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name} to ${r.channel} failed after ${r.attempts} attempt(s): ${r.error ?? ''}`));
+        await this.o.repo.recordAuditEvent({
+          dedupKey: `${dedupKey}/result`, kind: 'Release', namespace: context.namespace, name: context.name, releaseId: context.releaseId,
+          action: 'notified', actor: null, comment: null, target: null,
+          details: this.o.mask.deep({ event: effect.event, results: results.map((r) => ({ channel: r.channel, ok: r.ok, attempts: r.attempts, ...(r.error ? { error: r.error } : {}) })) }),
+        });
+      })
+      .catch((error: unknown) => this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${error instanceof Error ? error.message : String(error)}`)))
+      .finally(() => this.inFlight.delete(sending));
+    this.inFlight.add(sending);
+  }
+
+  /** Stops retrying and waits for deliveries in flight (their results are still recorded). */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('operator stopping'));
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** For tests: waits for every delivery started so far. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
