@@ -1,0 +1,38 @@
+/**
+ * The secret values in play across the operator, by owner (a release's uid): what the operator's log
+ * function, events, status and history writers mask. An owner replaces its values as it resolves them and
+ * is forgotten when it goes, so a deleted release's secrets stop costing a masking pass.
+ */
+import { createMasker, type Masker } from '../planning/masking.ts';
+
+export class SecretRegistry {
+  private readonly owners = new Map<string, ReadonlySet<string>>();
+  private current: Masker | undefined;
+  private readonly view: Masker;
+
+  constructor() {
+    const current = () => (this.current ??= createMasker(new Set([...this.owners.values()].flatMap((values) => [...values]))));
+    const view = ((text: string) => current()(text)) as Masker;
+    Object.defineProperty(view, 'deep', { value: <T>(value: T) => current().deep(value) });
+    Object.defineProperty(view, 'size', { get: () => current().size });
+    this.view = view;
+  }
+
+  set(owner: string, values: Iterable<string>): void {
+    const next = new Set(values);
+    const previous = this.owners.get(owner) ?? new Set<string>();
+    if (previous.size === next.size && [...next].every((v) => previous.has(v))) return;
+    if (next.size === 0) this.owners.delete(owner);
+    else this.owners.set(owner, next);
+    this.current = undefined;
+  }
+
+  forget(owner: string): void {
+    if (this.owners.delete(owner)) this.current = undefined;
+  }
+
+  /** One masker for the operator's lifetime; it follows every later `set` and `forget`. */
+  masker(): Masker {
+    return this.view;
+  }
+}
