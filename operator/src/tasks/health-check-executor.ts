@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { sleep } from '../runtime/sleep.ts';
 import { errorMessage, guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
-import { expandVariables } from './variable-text.ts';
+import { expandVariables } from '../planning/variable-text.ts';
 
 /** One try: resolves with what it saw when healthy, throws with what was wrong otherwise. */
 type Probe = (timeoutMs: number, signal: AbortSignal) => Promise<string>;

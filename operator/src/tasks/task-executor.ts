@@ -4,6 +4,7 @@
  * timeouts, history rows and resumption; an executor runs one attempt of one task and reports the outcome.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { Notifications } from '../api/notifications.ts';
 import type { Task, TaskType } from '../api/pipeline.ts';
 import type { TargetSpec } from '../api/target.ts';
 import type { RolloutState } from '../planning/workload-rollout.ts';
@@ -78,6 +79,8 @@ export interface TaskContext {
   /** Hides secret values; applied to every output line and error before it is stored. */
   mask: (text: string) => string;
   now: () => Date;
+  /** The notification policy of the Pipeline and Release merged (effectiveNotifications): `notify` channels. */
+  notifications?: Notifications;
 }
 
 export type TaskOutcome =
