@@ -179,7 +179,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   });
   const pipelines = new PipelineController(new CustomResources(o.kubeConfig, plural('Pipeline')));
   const targets = new TargetController(new CustomResources(o.kubeConfig, plural('Target')), driver, requeueAfter('Target'));
-  const apps = new ReleaseAppController(new CustomResources(o.kubeConfig, plural('ReleaseApp')), releaseInformer, repo);
+  const apps = new ReleaseAppController(new CustomResources(o.kubeConfig, plural('ReleaseApp')), releaseInformer, repo, undefined, targetInformer);
   // A Release's progress changes its apps' status.
   const releaseToApps = (key: string) => {
     const [ns, name] = key.split('/');

@@ -143,7 +143,7 @@ describe('pipelines', () => {
     expect(waiting.status.environments[0].waitingFor).toBe('approval by lead');
     await engine.annotate(ns, 'r', { 'shipway.dev/action': 'approve', 'shipway.dev/actor': 'intruder' });
     const refused = await engine.waitFor(ns, 'r', (r) => r.status?.lastAction?.actor === 'intruder', 'refused');
-    expect(refused.status.lastAction).toMatchObject({ result: 'Rejected', message: 'intruder is not among the approvers of environment prod' });
+    expect(refused.status.lastAction).toMatchObject({ result: 'Rejected', message: 'intruder is not among the approvers of environment prod (lead)' });
     await engine.annotate(ns, 'r', { 'shipway.dev/action': 'approve', 'shipway.dev/actor': 'lead', 'shipway.dev/comment': 'go' });
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'deploys after approval');
     const history = await engine.history(ns, 'r');

@@ -3,7 +3,8 @@
  * and the recent deployments from history (the full list stays in the database).
  */
 import { setCondition } from '../api/conditions.ts';
-import type { ReleaseAppStatus } from '../api/release-app.ts';
+import type { ReleaseAppSpec, ReleaseAppStatus } from '../api/release-app.ts';
+import { selectsTarget } from '../planning/target-resolution.ts';
 import type { ReleaseStatus } from '../api/release.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { Repository } from '../storage/index.ts';
@@ -25,7 +26,13 @@ export class ReleaseAppController {
     private readonly releases: Informer,
     private readonly repo: Repository,
     private readonly now: () => Date = () => new Date(),
+    private readonly targets?: Informer,
   ) {}
+
+  private hosts(namespace: string, spec: ReleaseAppSpec, target: string): boolean {
+    const object = this.targets?.get(namespace, target);
+    return selectsTarget(spec.targets, { name: target, labels: (object?.metadata?.labels ?? {}) as Record<string, string> });
+  }
 
   async reconcile(key: string): Promise<void> {
     const [namespace, name] = key.split('/') as [string, string];
@@ -44,7 +51,12 @@ export class ReleaseAppController {
       const phase = PHASE_OF_RELEASE[rs.phase ?? 'Pending'] ?? 'Pending';
       next.phase = phase;
       const env = rs.environments?.find((e) => e.name === rs.currentEnvironment);
-      if (phase === 'Waiting' && env?.waitingFor) next.waitingFor = `release ${app.spec.release}: ${env.name} waits for ${env.waitingFor}`.slice(0, 1024);
+      const stalled = rs.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+      // A target of this app held back by a dependency says so here too (SPEC: status shows why an app waits).
+      const held = env?.targets?.find((t) => t.waitingFor && t.phase === 'Pending' && this.hosts(namespace, app.spec, t.name));
+      if (stalled) next.waitingFor = `release ${app.spec.release} is stalled: ${stalled.message}`.slice(0, 1024);
+      else if (held) next.waitingFor = `${held.name} in ${env!.name}: ${held.waitingFor}`.slice(0, 1024);
+      else if (phase === 'Waiting' && env?.waitingFor) next.waitingFor = `release ${app.spec.release}: ${env.name} waits for ${env.waitingFor}`.slice(0, 1024);
       else delete next.waitingFor;
       const row = await this.repo.getReleaseAppByUid(String(app.metadata.uid));
       if (row) {

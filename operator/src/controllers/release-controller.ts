@@ -12,8 +12,7 @@ import { setCondition } from '../api/conditions.ts';
 import { releaseAnalytics } from '../planning/release-analytics.ts';
 import { ACTION_ANNOTATIONS, alreadyApplied, parseAction } from '../planning/release-actions.ts';
 import { advance, isTerminal, type ApprovalDecision, type Effect, type MachineOutput, type ReleaseAction } from '../planning/release-machine.ts';
-import { labelSelectorFromObject } from '../planning/selectors.ts';
-import { resolveEnvironment, type ResolvedEnvironment, type TargetObject } from '../planning/target-resolution.ts';
+import { resolveEnvironment, selectsTarget as selects, type ResolvedEnvironment, type TargetObject } from '../planning/target-resolution.ts';
 import { ManifestValidator } from '../validation/manifest-validator.ts';
 import type { EventRecorder } from '../runtime/event-recorder.ts';
 import type { Informer, KubeObject } from '../runtime/informer.ts';
@@ -26,6 +25,7 @@ import type { Notifications } from '../api/notifications.ts';
 import { appGraphProblems, type AppDependencyNode } from '../planning/app-dependencies.ts';
 import { effectiveNotifications } from '../planning/notification-plan.ts';
 import { nextVersion } from '../planning/version-bump.ts';
+import { builtInVariables } from '../planning/variable-resolver.ts';
 import { isNotFound, apiErrorMessage } from '../kubernetes/api-errors.ts';
 import type { ExternalValueProviders } from '../kubernetes/variable-sources.ts';
 import type { SecretRegistry } from '../runtime/secret-registry.ts';
@@ -274,8 +274,10 @@ export class ReleaseController {
         if (!this.o.notifications || !ReleaseNotifications.wanted(notifications, effect)) return;
         const resolved = await jobs.releaseVariables(effect.environment);
         await this.o.notifications.dispatch(effect, {
-          uid, namespace: String(release.metadata.namespace), name: String(release.metadata.name), releaseId: row.id, config: notifications,
-          variables: { ...resolved, ...(effect.message ? { ERROR_MESSAGE: effect.message } : {}), ...(effect.approvers ? { APPROVERS: effect.approvers.join(', ') } : {}) },
+          uid, namespace: String(release.metadata.namespace), name: String(release.metadata.name), project: (release.spec as ReleaseSpec).project,
+          version: resolved.variables.RELEASE_VERSION ?? (release.spec as ReleaseSpec).version, releaseId: row.id, config: notifications,
+          ...(resolved.durationSeconds !== undefined ? { durationSeconds: resolved.durationSeconds } : {}),
+          variables: { ...resolved.variables, ...(effect.message ? { ERROR_MESSAGE: effect.message } : {}), ...(effect.approvers ? { APPROVERS: effect.approvers.join(', ') } : {}) },
         });
         return;
       }
@@ -433,12 +435,12 @@ class JobFactory {
   }
 
   /** The variables of the release as a whole (notifications): no target, the environment when there is one. */
-  async releaseVariables(environment: string | undefined): Promise<Record<string, string>> {
+  async releaseVariables(environment: string | undefined): Promise<{ variables: Record<string, string>; durationSeconds?: number }> {
     const env = environment ?? (this.release.spec as ReleaseSpec).environments[0]!.name;
     const resolved = await this.variables.resolve(env, this.builtIn(env));
     const start = this.status.startedAt ? Date.parse(this.status.startedAt) : NaN;
     const end = this.status.finishedAt ? Date.parse(this.status.finishedAt) : this.now.getTime();
-    return { ...resolved.values, ...(Number.isFinite(start) ? { DURATION: `${Math.max(0, Math.round((end - start) / 1000))}s` } : {}) };
+    return { variables: resolved.values, ...(Number.isFinite(start) ? { durationSeconds: Math.max(0, Math.round((end - start) / 1000)) } : {}) };
   }
 
   /**
@@ -460,32 +462,24 @@ class JobFactory {
 
   private builtIn(environment: string, target?: TargetObject, unit?: DeployUnit): { system: Record<string, string>; runtime: Record<string, string> } {
     const spec = this.release.spec as ReleaseSpec;
-    const system: Record<string, string> = {
-      RELEASE_ID: String(this.release.metadata.uid),
-      RELEASE_NAME: String(this.release.metadata.name),
-      RELEASE_VERSION: this.version,
-      RELEASE_ENV: environment,
-      RELEASE_USER: String(this.release.metadata.annotations?.['shipway.dev/created-by'] ?? ''),
-      RELEASE_TIME: kubeTime(this.now),
-      RELEASE_TIMESTAMP: String(Math.floor(this.now.getTime() / 1000)),
-      PROJECT_NAME: spec.project,
-      APP_ENV: environment,
-    };
-    if (!target || !unit) return { system, runtime: {} };
-    const k8s = target.spec.kubernetes;
-    return {
-      system,
-      runtime: {
-        APP_NAME: unit.app,
-        APP_VERSION: unit.version,
-        TARGET_ID: `${this.release.metadata.namespace}/${target.name}`,
-        TARGET_NAME: target.name,
-        TARGET_HOST: target.spec.host ?? '',
-        TARGET_LABELS: Object.entries(target.labels).map(([k, v]) => `${k}=${v}`).join(','),
-        ...(k8s ? { K8S_NAMESPACE: k8s.namespace, K8S_KIND: k8s.kind ?? 'Deployment', K8S_NAME: k8s.name, K8S_CONTAINER: k8s.container ?? '' } : {}),
-        ...(unit.images[0] ? { IMAGE: unit.images[0].image } : {}),
+    const app = unit ? this.apps.find((a) => a.spec.app === unit.app) : undefined;
+    return builtInVariables({
+      release: {
+        uid: String(this.release.metadata.uid), namespace: String(this.release.metadata.namespace), name: String(this.release.metadata.name),
+        project: spec.project, version: this.version, time: this.now,
+        ...(this.release.metadata.annotations?.['shipway.dev/created-by'] ? { user: String(this.release.metadata.annotations['shipway.dev/created-by']) } : {}),
       },
-    };
+      environment,
+      ...(target ? { target: { name: target.name, labels: target.labels, spec: target.spec } } : {}),
+      ...(unit ? {
+        app: {
+          name: unit.app, version: unit.version,
+          ...(unit.images[0] ? { image: unit.images[0].image } : {}),
+          ...(app?.spec.artifact.package ? { artifactUrl: app.spec.artifact.package.url } : {}),
+          ...(app?.spec.artifact.git ? { git: { repo: app.spec.artifact.git.repo } } : {}),
+        },
+      } : {}),
+    });
   }
 }
 
@@ -508,12 +502,6 @@ function projectLock<T>(project: string, work: () => Promise<T>): Promise<T> {
   projectLocks.set(project, tail);
   void tail.then(() => { if (projectLocks.get(project) === tail) projectLocks.delete(project); });
   return next;
-}
-
-function selects(selection: ReleaseAppSpec['targets'], target: TargetObject): boolean {
-  if (!selection) return true;
-  if (selection.names) return selection.names.includes(target.name);
-  return labelSelectorFromObject(selection.selector)(target.labels);
 }
 
 function conditions(status: ReleaseStatus, problems: string[], generation: number, now: Date) {

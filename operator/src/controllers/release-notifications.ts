@@ -7,7 +7,7 @@
  */
 import type { Notifications } from '../api/notifications.ts';
 import type { Effect } from '../planning/release-machine.ts';
-import { planNotifications } from '../planning/notification-plan.ts';
+import { notificationRetry, planNotifications } from '../planning/notification-plan.ts';
 import type { Masker } from '../planning/masking.ts';
 import type { Notifier } from '../notifications/notifier.ts';
 import type { Repository } from '../storage/index.ts';
@@ -18,7 +18,10 @@ export interface NotificationContext {
   uid: string;
   namespace: string;
   name: string;
+  project: string;
+  version: string;
   releaseId: string;
+  durationSeconds?: number;
   config: Notifications;
   /** The release's variables (system, project, environment, release layers). */
   variables: Record<string, string>;
@@ -39,6 +42,9 @@ export class ReleaseNotifications {
     const dedupKey = `${context.uid}/notify/${effect.key}`;
     const { deliveries, problems } = planNotifications(context.config, effect.event, {
       variables: context.variables,
+      release: { namespace: context.namespace, name: context.name, project: context.project, version: context.version },
+      ...(effect.environment ? { environment: effect.environment } : {}),
+      ...(context.durationSeconds !== undefined ? { durationSeconds: context.durationSeconds } : {}),
       ...(effect.approvers ? { approvers: effect.approvers } : {}),
       ...(effect.message ? { errorMessage: effect.message } : {}),
       dedupPrefix: dedupKey,
@@ -51,7 +57,7 @@ export class ReleaseNotifications {
     if (!claimed) return;
     for (const problem of problems) this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${problem}`));
     if (deliveries.length === 0) return;
-    const retry = { attempts: context.config.retry?.attempts ?? 3, backoffSeconds: context.config.retry?.backoffSeconds ?? 5 };
+    const retry = notificationRetry(context.config);
     const sending = this.o.notifier
       .send(deliveries, { ...retry, signal: this.abort.signal })
       .then(async (results) => {

@@ -32,7 +32,6 @@ type Fetched = Map<string, { value: string } | { error: string }>;
 export class ReleaseVariables {
   private project?: Promise<{ layer: VariableLayerInput; fetched: Fetched; problems: string[] }>;
   private readonly fetched: Fetched = new Map();
-  private readonly secretValues = new Set<string>();
 
   constructor(
     private readonly namespace: string,
@@ -59,10 +58,7 @@ export class ReleaseVariables {
       }
     }
     const result = resolveVariables({ layers, environment, fetched: new Map([...project.fetched, ...this.fetched]) });
-    if (result.secretValues.length > 0) {
-      for (const v of result.secretValues) this.secretValues.add(v);
-      this.o.secrets.set(this.uid, this.secretValues);
-    }
+    if (result.secretValues.length > 0) this.o.secrets.add(this.uid, result.secretValues);
     return { values: result.values, problems: [...project.problems, ...result.problems] };
   }
 

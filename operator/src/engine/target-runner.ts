@@ -5,6 +5,7 @@
  * was killed, finds the row: finished work is reported from history and never repeated; unfinished work
  * is resumed, each task as its executor allows (`onRestart`).
  */
+import type { Notifications } from '../api/notifications.ts';
 import type { PipelineSpec, Task } from '../api/pipeline.ts';
 import type { HealthCheckSpec } from '../api/common.ts';
 import type { StageResult, TargetDeployMode } from '../api/release.ts';
@@ -52,6 +53,8 @@ export interface TargetJob {
   pipeline?: PipelineSpec;
   units: DeployUnit[];
   variables: Record<string, string>;
+  /** The release's notification channels, for notify tasks that name them. */
+  notifications?: Notifications;
   /** The canary's health check, run when its verify window ends. */
   healthCheck?: HealthCheckSpec;
 }
@@ -279,6 +282,7 @@ export class TargetRunner {
       target: job.target,
       images: job.units.flatMap((u) => u.images),
       variables: job.variables,
+      ...(job.notifications ? { notifications: job.notifications } : {}),
       results,
       runKey: taskKey,
       attempt,

@@ -2,6 +2,7 @@
  * Which Targets an environment of a Release covers, pure: by name or by label selector, always limited to
  * Targets that declare that environment. Problems come back as one message naming the environment and why.
  */
+import type { TargetSelection } from '../api/common.ts';
 import type { Environment } from '../api/release.ts';
 import type { TargetSpec } from '../api/target.ts';
 import { labelSelectorFromObject } from './selectors.ts';
@@ -10,6 +11,13 @@ export interface TargetObject {
   name: string;
   labels: Record<string, string>;
   spec: TargetSpec;
+}
+
+/** Whether a ReleaseApp's target selection picks a target: by name, by labels, or every target when absent. */
+export function selectsTarget(selection: TargetSelection | undefined, target: Pick<TargetObject, 'name' | 'labels'>): boolean {
+  if (!selection) return true;
+  if (selection.names) return selection.names.includes(target.name);
+  return labelSelectorFromObject(selection.selector)(target.labels);
 }
 
 export interface ResolvedEnvironment {

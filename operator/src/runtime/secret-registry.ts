@@ -27,6 +27,14 @@ export class SecretRegistry {
     this.current = undefined;
   }
 
+  /**
+   * Adds values to an owner's set: a release resolves its variables per environment and target, and a value
+   * masked for one of them must stay masked while the work it went into is still running.
+   */
+  add(owner: string, values: Iterable<string>): void {
+    this.set(owner, [...(this.owners.get(owner) ?? []), ...values]);
+  }
+
   forget(owner: string): void {
     if (this.owners.delete(owner)) this.current = undefined;
   }
