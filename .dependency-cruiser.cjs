@@ -5,7 +5,7 @@
  */
 const PURE = '^operator/src/(api|validation|planning)/';
 const IO_MODULES = '^(fs|fs/promises|net|tls|dgram|http|https|http2|child_process|cluster|worker_threads|dns|readline|os)$';
-const IO_PACKAGES = '^node_modules/(pg|@electric-sql/pglite|drizzle-orm|@kubernetes/client-node|@dot-i/k8s-operator|@matrixai/quic|execa|simple-git|dockerode)/';
+const IO_PACKAGES = '^node_modules/(pg|@electric-sql/pglite|drizzle-orm|@kubernetes/client-node|@dot-i/k8s-operator|@matrixai/quic|execa|simple-git|dockerode|nodemailer)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -25,10 +25,10 @@ module.exports = {
     },
     {
       name: 'pure-no-io-layers',
-      comment: 'Pure modules do not import storage, controllers, runtime helpers or the CLI.',
+      comment: 'Pure modules do not import storage, controllers, runtime helpers, senders, the engine, executors, the Kubernetes driver or the CLI.',
       severity: 'error',
       from: { path: PURE },
-      to: { path: '^operator/src/(storage|controllers|runtime|cli|server)/' },
+      to: { path: '^operator/src/(storage|controllers|runtime|cli|server|notifications|engine|tasks|kubernetes)/' },
     },
     {
       name: 'runtime-not-controllers',

@@ -48,6 +48,8 @@ export interface Notifier {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Doubling stops here: ten tries from 600 s would otherwise wait some 42 hours for the last one. */
+const MAX_BACKOFF_MS = 15 * 60_000;
 
 export function createNotifier(options: NotifierOptions): Notifier {
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -94,7 +96,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         if (permanent || tries >= attempts) return result(tries, last, permanent);
       }
       try {
-        await wait(policy.backoffSeconds * 1000 * 2 ** (tries - 1), policy.signal);
+        await wait(Math.min(policy.backoffSeconds * 1000 * 2 ** (tries - 1), MAX_BACKOFF_MS), policy.signal);
       } catch {
         return cancelled(tries, last);
       }

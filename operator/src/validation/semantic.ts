@@ -61,7 +61,7 @@ export function scheduleAndWindowIssues(spec: Pick<ReleaseSpec, 'schedule' | 'en
   }
   if (schedule?.cron) {
     try {
-      new Cron(schedule.cron, { paused: true });
+      new Cron(schedule.cron, { paused: true, mode: '5-or-6-parts' }); // as the release machine reads it
     } catch (error) {
       issues.push(semantic('spec.schedule.cron', `invalid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')}`));
     }
