@@ -224,6 +224,8 @@ export class ReleaseController {
   private async act(effect: Effect, release: CustomObject, row: ReleaseRow, jobs: JobFactory, notifications: Notifications): Promise<void> {
     const { runner, repo } = this.o;
     const uid = String(release.metadata.uid);
+    // Work the runner is already doing needs no new job (building one resolves variables: Kubernetes reads).
+    if ((effect.kind === 'deploy' || effect.kind === 'verify') && runner.busy(uid, effect.environment, effect.target, effect.kind, effect.attempt, effect.stepIndex)) return;
     switch (effect.kind) {
       case 'deploy': {
         const job = await jobs.job(effect.environment, effect.target, effect.attempt, {

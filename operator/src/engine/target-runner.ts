@@ -81,6 +81,10 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 interface Running {
   kind: 'deploy' | 'verify' | 'rollback';
   releaseUid: string;
+  /** `env/target` and attempt/step of the work, for `busy`. */
+  work: string;
+  attempt: number;
+  step: number;
   abort: AbortController;
   done: Promise<void>;
 }
@@ -112,6 +116,15 @@ export class TargetRunner {
 
   ensureRollback(job: TargetJob, round: number, toVersion: string | undefined, reason: string): void {
     this.start(`${targetKey(job)}/rollback-${round}`, 'rollback', job, (signal) => this.rollback(job, round, toVersion, reason, signal));
+  }
+
+  /** Whether this work is running now (an ensure request for it would be a no-op). */
+  busy(releaseUid: string, environment: string, target: string, kind: 'deploy' | 'verify', attempt: number, step: number): boolean {
+    const work = workKey(environment, target);
+    for (const run of this.jobs.values()) {
+      if (run.releaseUid === releaseUid && run.kind === kind && run.work === work && run.attempt === attempt && run.step === step && !run.abort.signal.aborted) return true;
+    }
+    return false;
   }
 
   /** Aborts the deploys and verifications of a release (not its rollbacks). */
@@ -148,7 +161,7 @@ export class TargetRunner {
         }
       })
       .finally(() => this.jobs.delete(key));
-    this.jobs.set(key, { kind, releaseUid: job.release.uid, abort, done });
+    this.jobs.set(key, { kind, releaseUid: job.release.uid, work: workKey(job.environment, job.target.name), attempt: job.attempt, step: job.stepIndex, abort, done });
   }
 
   private update(job: TargetJob, change: (work: TargetWork) => void) {
