@@ -275,12 +275,14 @@ export class ReleaseController {
       case 'notify': {
         if (!this.o.notifications || !ReleaseNotifications.wanted(notifications, effect)) return;
         const resolved = await jobs.releaseVariables(effect.environment);
-        await this.o.notifications.dispatch(effect, {
+        const problems = await this.o.notifications.dispatch(effect, {
           uid, namespace: String(release.metadata.namespace), name: String(release.metadata.name), project: (release.spec as ReleaseSpec).project,
           version: resolved.variables.RELEASE_VERSION ?? (release.spec as ReleaseSpec).version, releaseId: row.id, config: notifications,
           ...(resolved.durationSeconds !== undefined ? { durationSeconds: resolved.durationSeconds } : {}),
           variables: { ...resolved.variables, ...(effect.message ? { ERROR_MESSAGE: effect.message } : {}), ...(effect.approvers ? { APPROVERS: effect.approvers.join(', ') } : {}) },
         });
+        // A policy mistake shows where people look (kubectl describe), not only in the operator's log.
+        for (const problem of problems) await this.o.recorder.record(release, 'Warning', 'NotificationProblem', this.o.secrets.masker()(`${effect.event}: ${problem}`));
         return;
       }
     }

@@ -38,7 +38,8 @@ export class ReleaseNotifications {
     return (config?.rules ?? []).some((r) => r.events.includes(effect.event));
   }
 
-  async dispatch(effect: NotifyEffect, context: NotificationContext): Promise<void> {
+  /** Returns the problems of the notification policy (unknown channels, unresolved variables) the first time. */
+  async dispatch(effect: NotifyEffect, context: NotificationContext): Promise<string[]> {
     const dedupKey = `${context.uid}/notify/${effect.key}`;
     const { deliveries, problems } = planNotifications(context.config, effect.event, {
       variables: context.variables,
@@ -54,9 +55,9 @@ export class ReleaseNotifications {
       action: 'notify', actor: null, comment: null, target: null,
       details: this.o.mask.deep({ event: effect.event, ...(effect.environment ? { environment: effect.environment } : {}), channels: deliveries.map((d) => d.channel.name), problems }),
     });
-    if (!claimed) return;
+    if (!claimed) return [];
     for (const problem of problems) this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${problem}`));
-    if (deliveries.length === 0) return;
+    if (deliveries.length === 0) return problems;
     const retry = notificationRetry(context.config);
     const sending = this.o.notifier
       .send(deliveries, { ...retry, signal: this.abort.signal })
@@ -71,6 +72,7 @@ export class ReleaseNotifications {
       .catch((error: unknown) => this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${error instanceof Error ? error.message : String(error)}`)))
       .finally(() => this.inFlight.delete(sending));
     this.inFlight.add(sending);
+    return problems;
   }
 
   /** Stops retrying and waits for deliveries in flight (their results are still recorded). */
