@@ -51,7 +51,7 @@ export class ReleaseVariables {
       { layer: 'release', variables: this.spec.variables ?? [] },
       { layer: 'runtime', variables: plainVariables(builtIn.runtime) },
     ];
-    const missing = valueRefs(layers, environment).filter((ref) => !this.fetched.has(refKey(ref)));
+    const missing = valueRefs(layers, environment).filter((ref) => !this.fetched.has(refKey(ref)) && !project.fetched.has(refKey(ref)));
     if (missing.length > 0) {
       for (const [key, value] of await fetchValueRefs(missing, { namespace: this.namespace, core: this.o.core, ...(this.o.providers ? { providers: this.o.providers } : {}) })) {
         this.fetched.set(key, value);
