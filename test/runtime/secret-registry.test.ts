@@ -36,6 +36,15 @@ describe('SecretRegistry', () => {
     expect(registry.masker()).toBe(mask);
   });
 
+  it('masks a value that ends in a newline (a Secret made from a file) also where the newline is gone', () => {
+    const registry = new SecretRegistry();
+    const mask = registry.masker();
+    registry.set('release-a', ['license-key\n']);
+    // A log tail is trimmed at its end; the value stands alone there, without its newline.
+    expect(mask('echo license-key\n\nlicense=license-key')).toBe(`echo ${MASK}\nlicense=${MASK}`);
+    expect(mask.size).toBe(createMasker(['license-key\n', 'license-key']).size);
+  });
+
   it('masks inside objects with the current values', () => {
     const registry = new SecretRegistry();
     const mask = registry.masker();

@@ -11,7 +11,7 @@ export class SecretRegistry {
   private readonly view: Masker;
 
   constructor() {
-    const current = () => (this.current ??= createMasker(new Set([...this.owners.values()].flatMap((values) => [...values]))));
+    const current = () => (this.current ??= createMasker(new Set([...this.owners.values()].flatMap((values) => [...values].flatMap(shownAs)))));
     const view = ((text: string) => current()(text)) as Masker;
     Object.defineProperty(view, 'deep', { value: <T>(value: T) => current().deep(value) });
     Object.defineProperty(view, 'size', { get: () => current().size });
@@ -43,4 +43,14 @@ export class SecretRegistry {
   masker(): Masker {
     return this.view;
   }
+}
+
+/**
+ * A value and the form it shows in text with its surrounding whitespace gone: a Secret made from a file
+ * (`kubectl create secret --from-file`) ends in a newline that `echo` prints but a trimmed log tail, a
+ * header or a line split drops, which would leave the value itself unmasked.
+ */
+function shownAs(value: string): string[] {
+  const trimmed = value.trim();
+  return trimmed === value || trimmed === '' ? [value] : [value, trimmed];
 }
