@@ -25,6 +25,8 @@ export interface Engine {
   image(namespace: string, deployment: string): Promise<string>;
   annotate(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
   waitFor(namespace: string, name: string, check: (release: any) => boolean, what: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Stops the operator, runs `whileStopped`, and starts a new one on the same cluster and database (as after an upgrade). */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
 }
 
 export async function startCrdCluster(podReadyDelayMs = 100): Promise<Cluster> {
@@ -37,12 +39,15 @@ export async function startCrdCluster(podReadyDelayMs = 100): Promise<Cluster> {
 export function useEngine(options: Partial<OperatorOptions> = {}): Engine {
   const engine = { logs: [] as string[] } as unknown as Engine;
   let database: ScratchDatabase | undefined;
+  const start = () => {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(engine.cluster.kubeconfigPath);
+    return startOperator({ kubeConfig, database: database!, leaseNamespace: 'default', pollIntervalMs: 100, approvalPollIntervalMs: 100, log: (l) => engine.logs.push(l), ...options });
+  };
   beforeAll(async () => {
     // Real PostgreSQL when the suite has one (CI always does), else PGlite from the migrated template.
     [engine.cluster, database] = await Promise.all([startCrdCluster(), openScratchDatabase(postgresUrl() || postgresRequired() ? 'pg' : 'pglite')]);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(engine.cluster.kubeconfigPath);
-    engine.operator = await startOperator({ kubeConfig, database, leaseNamespace: 'default', pollIntervalMs: 100, approvalPollIntervalMs: 100, log: (l) => engine.logs.push(l), ...options });
+    engine.operator = await start();
   }, 90_000);
   afterAll(async () => {
     await engine.operator?.stop();
@@ -50,6 +55,11 @@ export function useEngine(options: Partial<OperatorOptions> = {}): Engine {
     await database?.dispose();
   });
   Object.assign(engine, {
+    restart: async (whileStopped?: () => Promise<void>) => {
+      await engine.operator.stop();
+      await whileStopped?.();
+      engine.operator = await start();
+    },
     namespace: async (prefix: string) => {
       const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
       await engine.cluster.kubectlOk(['create', 'namespace', ns]);

@@ -292,3 +292,20 @@ describe('notifications asked for', () => {
     expect(notifications(w)).toEqual([]);
   });
 });
+
+describe('approvals that expired before a pass saw it', () => {
+  it('refuses an approve that comes after the expiry and fails the environment', () => {
+    const w = new World(spec({ environments: [env({ name: 'prod', targets: { names: ['b'] }, approval: { required: true, approvers: ['alice'], expirySeconds: 60 } })] }), { prod: ['b'] });
+    w.step();
+    expect(w.env('prod').phase).toBe('Approving');
+    // The operator was down (or the requeue had not come) when the approval expired; alice answers late.
+    w.now = T0 + 61_000;
+    w.approvals.set(environmentApprovalKey('prod'), 'expired');
+    w.step({ action: 'approve', actor: 'alice' });
+    expect(w.last.actionResult).toEqual({ result: 'Rejected', message: 'the approval of environment prod has expired' });
+    expect(w.effects('decideApproval')).toEqual([]);
+    expect(w.deploys()).toEqual([]);
+    expect(w.status.phase).toBe('Failed');
+    expect(w.status.message).toBe('approval of environment prod was expired');
+  });
+});

@@ -118,7 +118,10 @@ export class ReleaseController {
     const prefix = `${uid}/approval/`;
     for (const a of approvalRows) {
       if (!a.dedupKey.startsWith(prefix)) continue;
-      approvals.set(a.dedupKey.slice(prefix.length), a.status === 'pending' && a.expiresAt && a.expiresAt.getTime() <= now.getTime() ? 'expired' : a.status);
+      const expired = a.status === 'pending' && a.expiresAt && a.expiresAt.getTime() <= now.getTime();
+      // History says so too (the row would otherwise stay pending for ever); a decision that won the race stays.
+      if (expired) await repo.decideApproval(a.id, a.lockVersion, { status: 'expired', decidedAt: a.expiresAt! }).catch((e) => this.o.log?.(`approval ${a.dedupKey}: ${e instanceof Error ? e.message : String(e)}`));
+      approvals.set(a.dedupKey.slice(prefix.length), expired ? 'expired' : a.status);
     }
 
     const parsed = parseAction(annotations);

@@ -336,6 +336,8 @@ function applyAction(pass: Pass, action: ReleaseAction) {
           ` (${[...approvers, ...groups.map((g) => `group ${g}`)].join(', ')})${unknown.length ? `; no members are known for group ${unknown.join(', ')}` : ''}`);
       }
       const key = stepGate ? stepApprovalKey(env.name, env.step!) : environmentApprovalKey(env.name);
+      // No pass has seen the expiry yet (it came a moment ago, or while the operator was down): too late all the same.
+      if (pass.approvals.get(key) === 'expired') return reject(pass, `the approval of ${stepGate ? `step ${env.step! + 1} of ` : ''}environment ${env.name} has expired`);
       pass.add({ kind: 'decideApproval', key, environment: env.name, ...(stepGate ? { step: env.step } : {}), approved: action.action === 'approve', actor: action.actor, comment: action.comment });
       // The controller records the decision; this pass acts on it already.
       pass.approvals.set(key, action.action === 'approve' ? 'approved' : 'rejected');
