@@ -283,6 +283,7 @@ export class ReleaseController {
           version: resolved.variables.RELEASE_VERSION ?? (release.spec as ReleaseSpec).version, releaseId: row.id, config: notifications,
           ...(resolved.durationSeconds !== undefined ? { durationSeconds: resolved.durationSeconds } : {}),
           variables: { ...resolved.variables, ...(effect.message ? { ERROR_MESSAGE: effect.message } : {}), ...(effect.approvers ? { APPROVERS: effect.approvers.join(', ') } : {}) },
+          groupMembers: () => this.groupMembers(String(release.metadata.namespace)),
         });
         // A policy mistake shows where people look (kubectl describe), not only in the operator's log.
         for (const problem of problems) await this.o.recorder.record(release, 'Warning', 'NotificationProblem', this.o.secrets.masker()(`${effect.event}: ${problem}`));

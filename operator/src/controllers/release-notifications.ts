@@ -25,6 +25,24 @@ export interface NotificationContext {
   config: Notifications;
   /** The release's variables (system, project, environment, release layers). */
   variables: Record<string, string>;
+  /** Members of the approver groups (group → users); read only for an approval that names a group. */
+  groupMembers?: () => Promise<ReadonlyMap<string, readonly string[]>>;
+}
+
+/** How the release machine names an approver group among the approvers. */
+const GROUP_PREFIX = 'group ';
+
+/**
+ * The approvers as people: a group becomes its members, so each is mentioned or mailed (`group sre` is no
+ * chat user and no address). A group without known members stays as named, so the text still says who.
+ */
+export async function approverNames(approvers: readonly string[], groupMembers?: () => Promise<ReadonlyMap<string, readonly string[]>>): Promise<string[]> {
+  if (!groupMembers || !approvers.some((a) => a.startsWith(GROUP_PREFIX))) return [...approvers];
+  const members = await groupMembers();
+  return [...new Set(approvers.flatMap((a) => {
+    const group = a.startsWith(GROUP_PREFIX) ? members.get(a.slice(GROUP_PREFIX.length)) : undefined;
+    return group && group.length > 0 ? group : [a];
+  }))];
 }
 
 export class ReleaseNotifications {
@@ -41,12 +59,13 @@ export class ReleaseNotifications {
   /** Returns the problems of the notification policy (unknown channels, unresolved variables) the first time. */
   async dispatch(effect: NotifyEffect, context: NotificationContext): Promise<string[]> {
     const dedupKey = `${context.uid}/notify/${effect.key}`;
+    const approvers = effect.approvers ? await approverNames(effect.approvers, context.groupMembers) : undefined;
     const { deliveries, problems } = planNotifications(context.config, effect.event, {
       variables: context.variables,
       release: { namespace: context.namespace, name: context.name, project: context.project, version: context.version },
       ...(effect.environment ? { environment: effect.environment } : {}),
       ...(context.durationSeconds !== undefined ? { durationSeconds: context.durationSeconds } : {}),
-      ...(effect.approvers ? { approvers: effect.approvers } : {}),
+      ...(approvers ? { approvers } : {}),
       ...(effect.message ? { errorMessage: effect.message } : {}),
       dedupPrefix: dedupKey,
     });
