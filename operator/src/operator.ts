@@ -159,7 +159,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   });
   const informers = [releaseInformer, targetInformer, pipelineInformer, appInformer];
 
-  const notifications = new ReleaseNotifications({ repo, notifier: createNotifier({ mask }), mask, log });
+  const notifications = new ReleaseNotifications({ repo, notifier: createNotifier({ mask }), mask, log, secrets });
   const releases = new ReleaseController({
     releases: new CustomResources(o.kubeConfig, plural('Release')),
     targets: targetInformer,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { approverNames, ReleaseNotifications } from '../../operator/src/controllers/release-notifications.ts';
 import type { Delivery } from '../../operator/src/planning/notification-plan.ts';
-import { createMasker } from '../../operator/src/planning/masking.ts';
+import { createMasker, MASK } from '../../operator/src/planning/masking.ts';
 import type { Notifier } from '../../operator/src/notifications/notifier.ts';
-import type { Repository } from '../../operator/src/storage/index.ts';
+import { SecretRegistry } from '../../operator/src/runtime/secret-registry.ts';
+import type { AuditEvent, Repository } from '../../operator/src/storage/index.ts';
 
 const groups = (entries: Record<string, string[]>) => async () => new Map(Object.entries(entries));
 
@@ -52,5 +53,31 @@ describe('ReleaseNotifications', () => {
       ['hook', ['lead', 'alice', 'bob'], 'Approve 1.2.0: lead, alice, bob'],
       ['mail', ['lead@example.com', 'alice@example.com', 'bob@example.com'], 'Approve 1.2.0: lead, alice, bob'],
     ]);
+  });
+
+  it('keeps the secrets of a release masked while its deliveries are retried, even after the release is deleted', async () => {
+    const secrets = new SecretRegistry();
+    secrets.set('uid-1', ['token-of-the-robot']);
+    let fail!: (results: Awaited<ReturnType<Notifier['send']>>) => void;
+    const notifier: Notifier = { send: () => new Promise((resolve) => (fail = resolve)) };
+    const recorded: AuditEvent[] = [];
+    const logs: string[] = [];
+    const repo = { claimAuditEvent: async () => true, recordAuditEvent: async (e: AuditEvent) => (recorded.push(e), e) } as unknown as Repository;
+    const notifications = new ReleaseNotifications({ repo, notifier, mask: secrets.masker(), secrets, log: (l) => logs.push(l) });
+    await notifications.dispatch(
+      { kind: 'notify', event: 'release_failed', key: 'release_failed/1', message: 'rollout failed' },
+      {
+        uid: 'uid-1', namespace: 'shop', name: 'r', project: 'shop', version: '1.2.0', releaseId: 'row-1', variables: { TOKEN: 'token-of-the-robot' },
+        config: { channels: [{ name: 'hook', type: 'webhook', webhook: { url: 'http://127.0.0.1:1/hook', method: 'POST', headers: { authorization: '${TOKEN}' } } }], rules: [{ events: ['release_failed'], channels: ['hook'] }] },
+      },
+    );
+    // The release is deleted while the channel is still being retried.
+    secrets.forget('uid-1');
+    fail([{ key: 'k', channel: 'hook', ok: false, attempts: 3, error: 'POST http://127.0.0.1:1/hook answered 401: unknown token token-of-the-robot' }]);
+    await notifications.settled();
+    expect(logs).toEqual([`notification release_failed of shop/r to hook failed after 3 attempt(s): POST http://127.0.0.1:1/hook answered 401: unknown token ${MASK}`]);
+    expect(JSON.stringify(recorded.map((e) => e.details))).toContain(`unknown token ${MASK}`);
+    // Once the deliveries are done, the deleted release's values go.
+    expect(secrets.masker()('token-of-the-robot')).toBe('token-of-the-robot');
   });
 });

@@ -45,6 +45,25 @@ describe('SecretRegistry', () => {
     expect(mask.size).toBe(createMasker(['license-key\n', 'license-key']).size);
   });
 
+  it('keeps a held owner masked past forget until the last hold is released', () => {
+    const registry = new SecretRegistry();
+    const mask = registry.masker();
+    registry.set('release-a', ['pass-one']);
+    const first = registry.hold('release-a');
+    const second = registry.hold('release-a');
+    registry.forget('release-a');
+    expect(mask(LINE)).toBe(`connect with ${MASK}, then token-two`);
+    first();
+    first();
+    expect(mask(LINE)).toBe(`connect with ${MASK}, then token-two`);
+    second();
+    expect(mask(LINE)).toBe(LINE);
+    // Released without a forget: the owner stays.
+    registry.set('release-b', ['token-two']);
+    registry.hold('release-b')();
+    expect(mask(LINE)).toBe(`connect with pass-one, then ${MASK}`);
+  });
+
   it('masks inside objects with the current values', () => {
     const registry = new SecretRegistry();
     const mask = registry.masker();

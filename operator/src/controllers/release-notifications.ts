@@ -11,6 +11,7 @@ import { notificationRetry, planNotifications } from '../planning/notification-p
 import type { Masker } from '../planning/masking.ts';
 import type { Notifier } from '../notifications/notifier.ts';
 import type { Repository } from '../storage/index.ts';
+import type { SecretRegistry } from '../runtime/secret-registry.ts';
 
 type NotifyEffect = Extract<Effect, { kind: 'notify' }>;
 
@@ -49,7 +50,14 @@ export class ReleaseNotifications {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
 
-  constructor(private readonly o: { repo: Repository; notifier: Notifier; mask: Masker; log?: (message: string) => void }) {}
+  constructor(private readonly o: {
+    repo: Repository;
+    notifier: Notifier;
+    mask: Masker;
+    log?: (message: string) => void;
+    /** Holds the release's secret values while its deliveries are in flight, even if the release goes meanwhile. */
+    secrets?: Pick<SecretRegistry, 'hold'>;
+  }) {}
 
   /** True when the release has a rule for this event at all (so variables need not be resolved otherwise). */
   static wanted(config: Notifications | undefined, effect: NotifyEffect): boolean {
@@ -78,6 +86,7 @@ export class ReleaseNotifications {
     for (const problem of problems) this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${problem}`));
     if (deliveries.length === 0) return problems;
     const retry = notificationRetry(context.config);
+    const unhold = this.o.secrets?.hold(context.uid);
     const sending = this.o.notifier
       .send(deliveries, { ...retry, signal: this.abort.signal })
       .then(async (results) => {
@@ -89,7 +98,10 @@ export class ReleaseNotifications {
         });
       })
       .catch((error: unknown) => this.o.log?.(this.o.mask(`notification ${effect.event} of ${context.namespace}/${context.name}: ${error instanceof Error ? error.message : String(error)}`)))
-      .finally(() => this.inFlight.delete(sending));
+      .finally(() => {
+        unhold?.();
+        this.inFlight.delete(sending);
+      });
     this.inFlight.add(sending);
     return problems;
   }

@@ -7,6 +7,10 @@ import { createMasker, type Masker } from '../planning/masking.ts';
 
 export class SecretRegistry {
   private readonly owners = new Map<string, ReadonlySet<string>>();
+  /** Work in flight per owner that still needs its values masked. */
+  private readonly holds = new Map<string, number>();
+  /** Owners forgotten while held: they go when the last hold is released. */
+  private readonly leaving = new Set<string>();
   private current: Masker | undefined;
   private readonly view: Masker;
 
@@ -36,7 +40,32 @@ export class SecretRegistry {
   }
 
   forget(owner: string): void {
+    if (this.holds.has(owner)) {
+      this.leaving.add(owner);
+      return;
+    }
     if (this.owners.delete(owner)) this.current = undefined;
+  }
+
+  /**
+   * Keeps an owner's values masked while work that used them is still in flight — a notification being
+   * retried after its release was deleted reports errors that may quote them — even past `forget`, which
+   * then takes effect once the last hold is released. Returns the release (idempotent).
+   */
+  hold(owner: string): () => void {
+    this.holds.set(owner, (this.holds.get(owner) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(owner) ?? 1) - 1;
+      if (left > 0) {
+        this.holds.set(owner, left);
+        return;
+      }
+      this.holds.delete(owner);
+      if (this.leaving.delete(owner)) this.forget(owner);
+    };
   }
 
   /** One masker for the operator's lifetime; it follows every later `set` and `forget`. */
