@@ -47,6 +47,8 @@ const SECRETS = {
   external: `${random('ext')}"q\\b`,
   /** Release `secret` variable LICENSE_KEY from a Secret made from a file, so it ends in a newline. */
   file: `${random('lic')}\n`,
+  /** Only in a Release that is deleted while its notification is still being retried. */
+  gone: random('gon'),
 };
 
 /** The forms a value takes in text: as is, JSON-escaped, base64, and without the newline it ends in. */
@@ -200,6 +202,31 @@ spec: { release: r, app: web, version: 1.1.0, artifact: { image: registry.local/
 `;
 }
 
+const USER_SECRETS = ['app-secrets', 'vault-copy', 'license', 'shipway-project-shop', 'gone-secrets'];
+const isUserSecret = (o: KubeItem) => o.kind === 'Secret' && USER_SECRETS.includes(o.metadata.name);
+const isJobSecret = (o: KubeItem) => o.kind === 'Secret' && (o.metadata.ownerReferences ?? []).some((r) => r.kind === 'Job');
+
+/**
+ * Every place the operator writes to, searched for every form of every secret: the operator's log, the
+ * Events and the objects of the namespace (the user's Secrets and the Jobs' Secrets left out), and every
+ * row of every table of the database.
+ */
+async function scan(): Promise<{ found: string[]; items: KubeItem[] }> {
+  const found: string[] = [];
+  engine.logs.forEach((line, i) => found.push(...findSecrets(`operator log line ${i}`, line)));
+  for (const kind of ['events', 'events.events.k8s.io']) {
+    for (const event of (await engine.json(['get', kind, '-n', ns])).items) found.push(...findSecrets(`${kind} ${event.metadata.name}`, JSON.stringify(event)));
+  }
+  const items = (await engine.json(['get', 'releases,releaseapps,pipelines,targets,jobs,pods,deployments,replicasets,configmaps,secrets', '-n', ns])).items as KubeItem[];
+  const scanned = items.filter((o) => !isUserSecret(o) && !isJobSecret(o));
+  expect(scanned.map((o) => o.kind)).toEqual(expect.arrayContaining(['Release', 'ReleaseApp', 'Job', 'Pod']));
+  for (const object of scanned) found.push(...findSecrets(`${object.kind} ${object.metadata.name}`, JSON.stringify(object)));
+  const dump = await databaseDump();
+  expect(Object.keys(dump)).toEqual(expect.arrayContaining(['public.releases', 'public.task_runs', 'public.audit_events']));
+  for (const [table, rows] of Object.entries(dump)) found.push(...findSecrets(`table ${table}`, rows));
+  return { found, items };
+}
+
 describe('secret masking', () => {
   it('keeps every secret value out of logs, events, objects and the database', async () => {
     await engine.cluster.kubectlOk(['create', 'namespace', ns]);
@@ -252,21 +279,7 @@ describe('secret masking', () => {
     expect(JSON.stringify(notifiedAudit.map((e) => e.details))).toContain(`unknown token Bearer ${MASK}`);
 
     // ---- the scan
-    const found: string[] = [];
-    engine.logs.forEach((line, i) => found.push(...findSecrets(`operator log line ${i}`, line)));
-    for (const kind of ['events', 'events.events.k8s.io']) {
-      for (const event of (await engine.json(['get', kind, '-n', ns])).items) found.push(...findSecrets(`${kind} ${event.metadata.name}`, JSON.stringify(event)));
-    }
-    const objects = await engine.json(['get', 'releases,releaseapps,pipelines,targets,jobs,pods,deployments,replicasets,configmaps,secrets', '-n', ns]);
-    const isUserSecret = (o: KubeItem) => o.kind === 'Secret' && ['app-secrets', 'vault-copy', 'license', 'shipway-project-shop'].includes(o.metadata.name);
-    const isJobSecret = (o: KubeItem) => o.kind === 'Secret' && (o.metadata.ownerReferences ?? []).some((r) => r.kind === 'Job');
-    const items = objects.items as KubeItem[];
-    const scanned = items.filter((o) => !isUserSecret(o) && !isJobSecret(o));
-    expect(scanned.map((o) => o.kind)).toEqual(expect.arrayContaining(['Release', 'ReleaseApp', 'Job', 'Pod']));
-    for (const object of scanned) found.push(...findSecrets(`${object.kind} ${object.metadata.name}`, JSON.stringify(object)));
-    const dump = await databaseDump();
-    expect(Object.keys(dump)).toEqual(expect.arrayContaining(['public.releases', 'public.task_runs', 'public.audit_events']));
-    for (const [table, rows] of Object.entries(dump)) found.push(...findSecrets(`table ${table}`, rows));
+    const { found, items } = await scan();
     expect(found).toEqual([]);
 
     // The scan finds the values where they are by design: the user's Secrets and the Jobs' Secrets.
@@ -279,4 +292,39 @@ describe('secret masking', () => {
     expect(findSecrets('script output', printed).sort()).toEqual(['script output: external (raw)', 'script output: file (raw)', 'script output: file (trimmed)', 'script output: project (raw)', 'script output: release (raw)']);
     expect(findSecrets('as JSON', JSON.stringify({ printed }))).toContain('as JSON: external (json)');
   }, 120_000);
+
+  it('keeps the values of a deleted Release masked while its notification is still being retried', async () => {
+    // The receiver quotes the token back twice; the Release is deleted between the two tries.
+    receiver.script('/gone-hook', ...Array.from({ length: 2 }, () => ({ status: 500, body: `no such token: ${SECRETS.gone}` })));
+    await engine.apply(`
+apiVersion: v1
+kind: Secret
+metadata: { name: gone-secrets, namespace: ${ns} }
+data: { token: ${b64(SECRETS.gone)} }
+---
+apiVersion: shipway.dev/v1alpha1
+kind: Release
+metadata: { name: gone, namespace: ${ns} }
+spec:
+  project: shop
+  version: 1.2.0
+  environments: [{ name: pre, promotion: manual }]
+  variables: [{ name: GONE_TOKEN, type: secret, secretKeyRef: { name: gone-secrets, key: token } }]
+  notifications:
+    channels: [{ name: hook, type: webhook, webhook: { url: '${receiver.base}/gone-hook', headers: { authorization: 'Bearer \${GONE_TOKEN}' } } }]
+    rules: [{ events: [release_start], channels: [hook] }]
+    retry: { attempts: 2, backoffSeconds: 5 }
+`);
+    const uid = (await engine.waitFor(ns, 'gone', (r) => Boolean(r.status?.startedAt), 'the release starts')).metadata.uid;
+    await expect.poll(() => receiver.received.filter((r) => r.path === '/gone-hook').length, { timeout: 10_000 }).toBe(1);
+    await engine.cluster.kubectlOk(['delete', 'release', 'gone', '-n', ns, '--wait=true', '--timeout=20s']);
+    // Gone (its finalizer removed, its secrets forgotten) before the second try.
+    expect(receiver.received.filter((r) => r.path === '/gone-hook')).toHaveLength(1);
+    const row = (await engine.operator.repo.getReleaseByUid(uid))!;
+    await expect.poll(async () => (await engine.operator.repo.getReleaseHistory(row.id))!.auditEvents.filter((e) => e.action === 'notified').length, { timeout: 20_000 }).toBe(1);
+    const notified = (await engine.operator.repo.getReleaseHistory(row.id))!.auditEvents.find((e) => e.action === 'notified')!;
+    expect(notified.details).toMatchObject({ results: [{ channel: 'hook', ok: false, attempts: 2, error: expect.stringContaining(`no such token: ${MASK}`) }] });
+    expect(receiver.received.filter((r) => r.path === '/gone-hook').map((r) => r.headers.authorization)).toEqual([`Bearer ${SECRETS.gone}`, `Bearer ${SECRETS.gone}`]);
+    expect((await scan()).found).toEqual([]);
+  }, 60_000);
 });
