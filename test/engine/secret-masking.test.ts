@@ -9,7 +9,9 @@
  * base64 and its JSON-escaped form: every operator log line, every Event of the namespace, the Release and
  * ReleaseApp objects (and the other objects of the namespace), and every row of every table of the
  * database. The user's Secrets and the Job's own Secret hold the values by design and are left out — but
- * the scan is shown to find them there, and `******` to stand where the values were.
+ * the scan is shown to find them there, and `******` to stand where the values were. A second Release is
+ * deleted while its notification is still being retried: the receiver's answer quoting its token back
+ * is masked all the same.
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
