@@ -288,6 +288,27 @@ data: { sre: 'alice, bob' }
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'the release succeeds');
   }, 90_000);
 
+  it('keeps release_start until the Secret its channel needs exists, then sends it once (GitOps may apply the Release first)', async () => {
+    const ns = await engine.namespace('notify-late-secret');
+    const robot = robotAccounts(ns);
+    await engine.apply(workloads(ns, 'pre', ['a']));
+    await engine.apply(release(ns, {
+      notifications: `${channels(`${robots.base}${robot.hookPath}`)}
+    rules:
+      - { events: [release_start], channels: [hook] }`,
+    }));
+    const stalled = await engine.waitFor(ns, 'r', (r) => r.status?.conditions?.some((c: { type: string; status: string; message: string }) => c.type === 'Stalled' && c.status === 'True' && c.message.includes('robots')), 'the release says which Secret it waits for');
+    expect(stalled.status.startedAt).toBeDefined();
+    expect(robot.received.hook()).toHaveLength(0);
+    await engine.apply(robot.secret);
+    const { result } = await notified(ns, 'release_start', 40_000);
+    expect(result.results).toEqual([{ channel: 'hook', ok: true, attempts: 1 }]);
+    expect(robot.received.hook()).toHaveLength(1);
+    expect(robot.received.hook()[0]!.headers.authorization).toBe(`Bearer ${robot.hookToken}`);
+    await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'the release succeeds', 40_000);
+    expect(robot.received.hook()).toHaveLength(1);
+  }, 120_000);
+
   it('never fails or delays a release for a channel that is down for good, and records the failure', async () => {
     const ns = await engine.namespace('notify-down');
     const robot = robotAccounts(ns);

@@ -65,6 +65,8 @@ export const APPROVER_GROUPS_CONFIGMAP = 'shipway-groups';
 
 export class ReleaseController {
   private readonly validator = new ManifestValidator();
+  /** Notifications asked for whose variables did not resolve yet, by release uid. */
+  private readonly deferred = new Map<string, Extract<Effect, { kind: 'notify' }>[]>();
   private readonly now: () => Date;
 
   constructor(private readonly o: ReleaseControllerOptions) {
@@ -79,6 +81,7 @@ export class ReleaseController {
     if (release.metadata.deletionTimestamp) {
       this.o.runner.forget(uid);
       this.o.secrets.forget(uid);
+      this.deferred.delete(uid);
       const finalizers: string[] = release.metadata.finalizers ?? [];
       if (finalizers.includes(RELEASE_FINALIZER)) await this.o.releases.patchMetadata(release, { finalizers: finalizers.filter((f) => f !== RELEASE_FINALIZER) });
       return;
@@ -168,11 +171,12 @@ export class ReleaseController {
     const pipeline = this.pipelineOf(release);
     const jobs = new JobFactory(release, row, next, environments, pipeline, apps.map((a) => ({ ...a, rowId: appRows.get(a.uid) })), now, variables);
     const notifications = effectiveNotifications(pipeline?.notifications, spec.notifications);
-    for (const effect of out.effects) await this.act(effect, release, row, jobs, notifications);
+    const deferred = (this.deferred.get(uid) ?? []).filter((d) => !out.effects.some((e) => e.kind === 'notify' && e.key === d.key));
+    for (const effect of [...out.effects, ...deferred]) await this.act(effect, release, row, jobs, notifications);
     if (jobs.problems.length > 0) {
       // The work waits for the variables (a missing Secret, a template cycle); the condition says why.
       problems.push(...jobs.problems);
-      this.o.requeueAfter(`${namespace}/${release.metadata.name}`, 30_000);
+      this.o.requeueAfter(`${namespace}/${release.metadata.name}`, 10_000);
     }
     const mask = this.o.secrets.masker();
     if (action && actionResult) {
@@ -278,6 +282,15 @@ export class ReleaseController {
       case 'notify': {
         if (!this.o.notifications || !ReleaseNotifications.wanted(notifications, effect)) return;
         const resolved = await jobs.releaseVariables(effect.environment);
+        if (resolved.problems.length > 0) {
+          // The machine asks for a notification once: keep it until its variables resolve (a Secret applied
+          // after the Release), instead of sending it without its tokens. Kept in memory only.
+          const deferred = this.deferred.get(uid) ?? [];
+          if (!deferred.some((d) => d.key === effect.key)) this.deferred.set(uid, [...deferred, effect]);
+          for (const p of resolved.problems) if (!jobs.problems.includes(p)) jobs.problems.push(p);
+          return;
+        }
+        this.deferred.set(uid, (this.deferred.get(uid) ?? []).filter((d) => d.key !== effect.key));
         const problems = await this.o.notifications.dispatch(effect, {
           uid, namespace: String(release.metadata.namespace), name: String(release.metadata.name), project: (release.spec as ReleaseSpec).project,
           version: resolved.variables.RELEASE_VERSION ?? (release.spec as ReleaseSpec).version, releaseId: row.id, config: notifications,
@@ -443,12 +456,12 @@ class JobFactory {
   }
 
   /** The variables of the release as a whole (notifications): no target, the environment when there is one. */
-  async releaseVariables(environment: string | undefined): Promise<{ variables: Record<string, string>; durationSeconds?: number }> {
+  async releaseVariables(environment: string | undefined): Promise<{ variables: Record<string, string>; problems: string[]; durationSeconds?: number }> {
     const env = environment ?? (this.release.spec as ReleaseSpec).environments[0]!.name;
     const resolved = await this.variables.resolve(env, this.builtIn(env));
     const start = this.status.startedAt ? Date.parse(this.status.startedAt) : NaN;
     const end = this.status.finishedAt ? Date.parse(this.status.finishedAt) : this.now.getTime();
-    return { variables: resolved.values, ...(Number.isFinite(start) ? { durationSeconds: Math.max(0, Math.round((end - start) / 1000)) } : {}) };
+    return { variables: resolved.values, problems: resolved.problems, ...(Number.isFinite(start) ? { durationSeconds: Math.max(0, Math.round((end - start) / 1000)) } : {}) };
   }
 
   /**
