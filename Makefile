@@ -14,12 +14,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json ## install dependencies (npm ci)
 
-test: install lint typecheck ## the whole suite: lint, import rules, types, tests (starts a throwaway PostgreSQL when it can)
+test: install lint typecheck ## the whole suite: lint, import rules, types, tests (starts a throwaway PostgreSQL and Docker engine when it can)
 	@if [ -x scripts/install-helm.sh ]; then scripts/install-helm.sh >/dev/null; fi
-	scripts/with-postgres.sh $(NPX) vitest run
+	scripts/with-postgres.sh scripts/with-docker.sh $(NPX) vitest run
 
 unit: install ## only the tests, without lint and type checks
-	scripts/with-postgres.sh $(NPX) vitest run
+	scripts/with-postgres.sh scripts/with-docker.sh $(NPX) vitest run
 
 lint: install ## eslint and the import-layer rules (dependency-cruiser)
 	$(NPX) eslint .
