@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentOperation } from '../../agent/src/executors/agent-executor.ts';
-import { createScriptExecutor, type ScriptExecutorConfig, type ScriptSettings } from '../../agent/src/executors/script-executor.ts';
+import { createScriptExecutor, stopInterruptedRuns, type ScriptExecutorConfig, type ScriptSettings } from '../../agent/src/executors/script-executor.ts';
 import { hostContext, killQuietly, processAlive, readPids, removeTempDirs, tempDir, waitFor } from './host-fixtures.ts';
 
 const executor = createScriptExecutor({ killGraceMs: 300, drainMs: 200, output: { maxLines: 50 } });
@@ -46,8 +47,16 @@ describe('script executor: the four operations', () => {
   });
 
   it.each([
-    { operation: 'install' as const, missing: 'install', settings: { update: 'true' } },
-    { operation: 'update' as const, missing: 'update', settings: { install: 'true' } },
+    { operation: 'install' as const, settings: { update: 'echo "ran $0"' }, stand: 'update' },
+    { operation: 'update' as const, settings: { install: 'echo "ran $0"' }, stand: 'install' },
+  ])('runs the $stand script for $operation when the app has no $operation script', async ({ operation, settings, stand }) => {
+    const { context, logs } = hostContext(await tempDir(), { operation, ...(operation === 'update' ? { currentVersion: '0.9.0' } : {}) });
+    const result = await executor.run(config(settings), context);
+    expect(result, result.error).toMatchObject({ status: 'succeeded', installed: true, version: '1.0.0' });
+    expect(logs[0]).toBe(`app web has no ${operation} script: its ${stand} script runs instead`);
+  });
+
+  it.each([
     { operation: 'rollback' as const, missing: 'rollback', settings: { install: 'true', update: 'true' } },
     { operation: 'uninstall' as const, missing: 'uninstall', settings: { install: 'true' } },
   ])('fails clearly when the app has no $missing script', async ({ operation, missing, settings }) => {
@@ -262,6 +271,41 @@ describe('script executor: stopping work', () => {
       expect(processAlive(daemons[0]!)).toBe(true);
     } finally {
       killQuietly(daemons);
+    }
+  });
+});
+
+describe('script executor: an agent that died mid-task', () => {
+  it('leaves its process groups running, and the next agent stops them at start-up', async () => {
+    const state = await tempDir();
+    const pids = join(state, 'pids');
+    const runner = join(state, 'dying-agent.mts');
+    const module = new URL('../../agent/src/executors/script-executor.ts', import.meta.url).pathname;
+    await writeFile(
+      runner,
+      [
+        `import { createScriptExecutor } from ${JSON.stringify(module)};`,
+        `const context = { taskId: 't-crash', operation: 'install', app: 'web', version: '1.0.0', env: { PIDS: ${JSON.stringify(pids)} },`,
+        `  signal: new AbortController().signal, log() {}, progress() {}, stateDir: ${JSON.stringify(state)} };`,
+        `await createScriptExecutor().run({ settings: { interpreter: '/bin/bash', install: 'sleep 300 & echo $! >> "$PIDS"\\necho $$ >> "$PIDS"\\nsleep 300' } }, context);`,
+      ].join('\n'),
+    );
+    const agent = spawn(process.execPath, ['--import', 'tsx', runner], { stdio: 'ignore' });
+    const survivors: number[] = [];
+    try {
+      await waitFor(async () => existsSync(pids) && (await readPids(pids)).length === 2, 15_000);
+      survivors.push(...(await readPids(pids)));
+      agent.kill('SIGKILL');
+      await new Promise((resolve) => agent.once('exit', resolve));
+      for (const pid of survivors) expect(processAlive(pid), `pid ${pid} outlives the agent`).toBe(true);
+
+      const stopped = await stopInterruptedRuns(state, { killGraceMs: 300 });
+      expect(stopped).toMatchObject([{ taskId: 't-crash', name: 'install script', killed: true }]);
+      for (const pid of survivors) expect(processAlive(pid), `pid ${pid}`).toBe(false);
+      expect(await readdir(join(state, 'scripts'))).toEqual([]);
+    } finally {
+      agent.kill('SIGKILL');
+      killQuietly(survivors);
     }
   });
 });

@@ -307,6 +307,7 @@ class GitPullRun {
           signal: this.context.signal,
           log: this.context.log,
           stateDir: this.context.stateDir,
+          taskId: this.context.taskId,
           output: this.output,
           ...(this.runAs ? { runAs: this.runAs } : {}),
         },

@@ -172,6 +172,7 @@ class HostWork {
         signal: this.context.signal,
         log: this.context.log,
         stateDir: this.context.stateDir,
+        taskId: this.context.taskId,
         output: this.output,
         ...(spec.runAs ? { runAs: spec.runAs } : {}),
       },

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chown, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -77,14 +78,16 @@ export function createScriptExecutor(options: HostExecutorOptions = {}): AgentEx
 async function runScriptOperation(config: ScriptExecutorConfig, context: AgentTaskContext, options: HostExecutorOptions): Promise<AgentTaskResult> {
   const { operation } = context;
   const settings = config.settings;
-  const script = settings[operation];
-  if (!script) {
+  const chosen = chooseScript(settings, operation);
+  if (!chosen) {
     return operationResult(context, false, {
       error: `no ${operation} script: app ${context.app} has no script.${operation} in its settings, so it cannot ${OPERATION_VERBS[operation]} on this host`,
     });
   }
+  const { script, stand } = chosen;
   const output = new OutputBuffer(options.output);
   try {
+    if (stand) context.log(`app ${context.app} has no ${operation} script: its ${stand} script runs instead`);
     const runAs = await resolveRunAs(config.host?.user);
     const paths = resolveHostPaths(context, settings.workDir, config.host);
     await ensureDirectory(paths.workDir, runAs);
@@ -104,6 +107,7 @@ async function runScriptOperation(config: ScriptExecutorConfig, context: AgentTa
         signal: context.signal,
         log: context.log,
         stateDir: context.stateDir,
+        taskId: context.taskId,
         output,
         ...(runAs ? { runAs } : {}),
       },
@@ -114,6 +118,18 @@ async function runScriptOperation(config: ScriptExecutorConfig, context: AgentTa
   } catch (error) {
     return operationResult(context, false, { error: errorText(error), outputTail: output.tail() });
   }
+}
+
+/**
+ * The script for the operation. The API asks only for an install or an update script, so each stands in
+ * for the other (scripts written to be idempotent do both); rollback and uninstall have no stand-in.
+ */
+function chooseScript(settings: ScriptSettings, operation: AgentOperation): { script: string; stand?: 'install' | 'update' } | undefined {
+  const own = settings[operation];
+  if (own) return { script: own };
+  const stand = operation === 'install' ? 'update' : operation === 'update' ? 'install' : undefined;
+  const other = stand ? settings[stand] : undefined;
+  return stand && other ? { script: other, stand } : undefined;
 }
 
 const OPERATION_VERBS: Record<AgentOperation, string> = {
@@ -325,6 +341,8 @@ export interface HostProcessSpec {
   signal: AbortSignal;
   log(line: string): void;
   stateDir: string;
+  /** The task it belongs to, recorded so a restarted agent can say which work it stopped. */
+  taskId?: string;
   /** The tail of everything printed, shared by the steps of one task. */
   output: OutputBuffer;
   runAs?: RunAs;
@@ -363,14 +381,25 @@ export async function runHostProcess(spec: HostProcessSpec, options: HostExecuto
   const handle = spec.runAs ? await open(file, 'r') : undefined;
   try {
     if (spec.runAs) await chown(file, spec.runAs.uid, spec.runAs.gid);
-    return await supervise(spec, options, program, [...argv, handle ? `/dev/fd/3` : file], handle?.fd);
+    const record = (pgid: number) => {
+      const run: RunRecord = { pgid, name: spec.name, startedAt: new Date().toISOString(), ...(spec.taskId ? { taskId: spec.taskId } : {}) };
+      writeFileSync(join(runDir, RUN_RECORD), JSON.stringify(run));
+    };
+    return await supervise(spec, options, program, [...argv, handle ? `/dev/fd/3` : file], handle?.fd, record);
   } finally {
     await handle?.close();
     await rm(runDir, { recursive: true, force: true });
   }
 }
 
-function supervise(spec: HostProcessSpec, options: HostExecutorOptions, program: string, args: string[], scriptFd: number | undefined): Promise<HostProcessOutcome> {
+function supervise(
+  spec: HostProcessSpec,
+  options: HostExecutorOptions,
+  program: string,
+  args: string[],
+  scriptFd: number | undefined,
+  onSpawn: (pgid: number) => void,
+): Promise<HostProcessOutcome> {
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const drainMs = options.drainMs ?? DEFAULT_DRAIN_MS;
   const stderrTail = new OutputBuffer(STDERR_TAIL);
@@ -392,6 +421,7 @@ function supervise(spec: HostProcessSpec, options: HostExecutorOptions, program:
       stdio: ['ignore', 'pipe', 'pipe', scriptFd ?? 'ignore'],
       ...(spec.runAs ? { uid: spec.runAs.uid, gid: spec.runAs.gid } : {}),
     });
+    if (child.pid !== undefined) onSpawn(child.pid);
     let stopping: { why: 'timeout' | 'cancel'; done: Promise<void> } | undefined;
     let exited = false;
     let finished = false;
@@ -471,6 +501,45 @@ async function killGroup(pgid: number, graceMs: number): Promise<void> {
   while (Date.now() < gone && (await groupAlive(pgid))) await delay(25);
 }
 
+const RUN_RECORD = 'run.json';
+
+interface RunRecord {
+  pgid: number;
+  name: string;
+  startedAt: string;
+  taskId?: string;
+}
+
+export interface InterruptedRun extends RunRecord {
+  /** Whether processes of it were still running, and were killed. */
+  killed: boolean;
+}
+
+/**
+ * Work left by an agent that died mid-task: its process groups outlive it (they are detached, so that a
+ * cancel reaches all of them). At start-up the agent stops them — the task's result is lost with the agent
+ * and running the work twice at once would be worse — and clears the scratch files. Only a group whose
+ * leader started a session of its own, as every run does, is killed: a recycled pid is not.
+ */
+export async function stopInterruptedRuns(stateDir: string, options: HostExecutorOptions = {}): Promise<InterruptedRun[]> {
+  const scratch = join(stateDir, 'scripts');
+  const entries = await readdir(scratch, { withFileTypes: true }).catch(() => []);
+  const stopped: InterruptedRun[] = [];
+  for (const entry of entries) {
+    const path = join(scratch, entry.name);
+    if (entry.isDirectory() && entry.name.startsWith('run-')) {
+      const record = await readFile(join(path, RUN_RECORD), 'utf8').then((text) => JSON.parse(text) as RunRecord).catch(() => undefined);
+      if (record && Number.isInteger(record.pgid) && record.pgid > 1) {
+        const alive = await groupAlive(record.pgid, { ownSession: true });
+        if (alive) await killGroup(record.pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+        stopped.push({ ...record, killed: alive });
+      }
+    }
+    await rm(path, { recursive: true, force: true });
+  }
+  return stopped;
+}
+
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
@@ -484,7 +553,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * killed script are reaped by whatever runs as PID 1, which in a container may never do it — so on Linux the
  * members are read from /proc.
  */
-async function groupAlive(pgid: number): Promise<boolean> {
+async function groupAlive(pgid: number, options: { ownSession?: boolean } = {}): Promise<boolean> {
   try {
     process.kill(-pgid, 0);
   } catch (error) {
@@ -494,15 +563,16 @@ async function groupAlive(pgid: number): Promise<boolean> {
   try {
     entries = await readdir('/proc');
   } catch {
-    return true;
+    return !options.ownSession;
   }
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const text = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
-    // After the command name, which may itself hold spaces and parentheses: state, ppid, pgrp.
+    // After the command name, which may itself hold spaces and parentheses: state, ppid, pgrp, session.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    if (Number(fields[2]) !== pgid || fields[0] === 'Z' || fields[0] === 'X') continue;
+    if (!options.ownSession || Number(fields[3]) === pgid) return true;
   }
   return false;
 }
