@@ -16,10 +16,14 @@ describe('resolveEnvironment', () => {
     ['an unknown name', env({ targets: { names: ['b', 'zz'] } }), 'environment prod: target not found: zz'],
     ['a name from another environment', env({ targets: { names: ['a'] } }), 'environment prod: a belongs to environment pre'],
     ['nothing matches', env({ targets: { selector: { matchLabels: { region: 'mars' } } } }), 'environment prod: no targets matched'],
-    ['agent targets are not driven yet', env({ targets: { names: ['h'] } }), 'environment prod: h is a script target; agent targets are not supported yet'],
+    ['agent targets on an operator without agents', env({ targets: { names: ['h'] } }), 'environment prod: h is a script target; this operator serves no agents (start it with --agent-port)'],
   ])('%s', (_, environment, expected) => {
     const result = resolveEnvironment(environment, all);
     if (typeof expected === 'string') expect(result.error).toBe(expected);
     else expect(result.targets.map((t) => t.name)).toEqual(expected);
+  });
+
+  it('takes agent targets when the operator serves agents', () => {
+    expect(resolveEnvironment(env({}), all, { agentsServed: true }).targets.map((t) => t.name)).toEqual(['b', 'c', 'h']);
   });
 });

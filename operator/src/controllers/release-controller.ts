@@ -57,6 +57,8 @@ export interface ReleaseControllerOptions {
   secrets: SecretRegistry;
   notifications?: ReleaseNotifications;
   variableProviders?: ExternalValueProviders;
+  /** The operator runs an agent endpoint: docker, script and gitpull targets can be served. */
+  agentsServed?: boolean;
 }
 
 /** Approver groups: a ConfigMap of this name in the release's namespace, group → users (comma or space separated). */
@@ -106,7 +108,7 @@ export class ReleaseController {
     // ---- observe
     const problems = this.problems(release);
     const targets = this.targetsIn(namespace);
-    const environments = spec.environments.map((env) => resolveEnvironment(env, targets));
+    const environments = spec.environments.map((env) => resolveEnvironment(env, targets, { agentsServed: this.o.agentsServed ?? false }));
     // Targets may be applied after the Release (GitOps order): until an environment has started, targets it
     // cannot find hold the release back with a condition instead of failing it.
     for (const env of environments) {
@@ -471,6 +473,15 @@ class JobFactory {
    */
   private units(target: TargetObject): DeployUnit[] {
     const spec = this.release.spec as ReleaseSpec;
+    if (target.spec.type !== 'kubernetes') {
+      // An agent deploys every app whose target selection picks its host, whatever the artifact.
+      const apps = this.apps.filter((a) => selects(a.spec.targets, target));
+      if (apps.length === 0) return [{ app: spec.project, version: this.version, images: [] }];
+      return apps.map((a) => ({
+        app: a.spec.app, ...(a.rowId ? { releaseAppId: a.rowId } : {}), version: a.spec.version, images: [],
+        agent: { app: a.spec.app, version: a.spec.version, artifact: a.spec.artifact, ...(a.spec.docker ? { docker: a.spec.docker } : {}), ...(a.spec.script ? { script: a.spec.script } : {}), ...(a.spec.gitpull ? { gitpull: a.spec.gitpull } : {}) },
+      }));
+    }
     const chosen = this.apps.filter((a) => a.spec.artifact.image && selects(a.spec.targets, target));
     if (chosen.length === 0) return [{ app: spec.project, version: this.version, images: [] }];
     return chosen.map((a, i) => ({

@@ -6,7 +6,8 @@
  * is resumed, each task as its executor allows (`onRestart`).
  */
 import type { Notifications } from '../api/notifications.ts';
-import type { PipelineSpec, Task } from '../api/pipeline.ts';
+import { createAgentTaskRegistry, dispatchToApps, type AgentDispatcher } from '../tasks/agent-dispatch.ts';
+import type { PipelineSpec, Task, TaskType } from '../api/pipeline.ts';
 import type { HealthCheckSpec } from '../api/common.ts';
 import type { StageResult, TargetDeployMode } from '../api/release.ts';
 import type { KubernetesWorkloadDriver } from '../kubernetes/workload-driver.ts';
@@ -17,7 +18,7 @@ import { nextTasks, targetStages, type StagePlan, type TaskState } from '../plan
 import { evaluateCondition } from '../planning/task-condition.ts';
 import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index.ts';
 import { sleep } from '../runtime/sleep.ts';
-import type { ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
+import type { AgentApp, ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
 import { kubeTime } from '../api/kube-time.ts';
 
 export interface ReleaseRef {
@@ -37,6 +38,8 @@ export interface DeployUnit {
   releaseAppId?: string;
   version: string;
   images: ImageChange[];
+  /** Agent targets: the ReleaseApp's artifact and settings. */
+  agent?: AgentApp;
 }
 
 export interface TargetJob {
@@ -57,7 +60,12 @@ export interface TargetJob {
   notifications?: Notifications;
   /** The canary's health check, run when its verify window ends. */
   healthCheck?: HealthCheckSpec;
+  /** Agent targets: what the history says is installed (read when the work starts). */
+  installations?: Record<string, { state: string; version?: string; previousVersion?: string }>;
 }
+
+/** docker, script and gitpull targets are served by agents; the rest by the Kubernetes driver. */
+export const isAgentTarget = (target: TargetRef) => target.spec.type !== 'kubernetes';
 
 export interface TargetRunnerOptions {
   repo: Repository;
@@ -70,6 +78,8 @@ export interface TargetRunnerOptions {
   now?: () => Date;
   /** How long a rollback may take to roll out. */
   rollbackTimeoutMs?: number;
+  /** Sends work for agent targets (docker, script, gitpull) to their agents. */
+  agents?: AgentDispatcher;
 }
 
 const OUTPUT_TAIL = 4000;
@@ -183,6 +193,7 @@ export class TargetRunner {
     let observedVersion: string | undefined;
     let observeError: string | undefined;
     try {
+      if (isAgentTarget(job.target)) throw new AgentTarget();
       const observed = await driver.observe(job.target);
       observedVersion = observed.version;
       // Without a ReleaseApp image the release version becomes the tag of the target's container image.
@@ -190,8 +201,14 @@ export class TargetRunner {
       const current = container ? observed.images[container] : undefined;
       job = { ...job, units: job.units.map((u) => (u.images.length > 0 || !current ? u : { ...u, images: [{ image: withTag(current, u.version) }] })) };
     } catch (error) {
-      // Recorded like any failed attempt, so history shows it and a retry is a second attempt.
-      observeError = this.o.mask(errorText(error));
+      if (error instanceof AgentTarget) {
+        // No workload to look at: what is installed comes from the history (kept by earlier agent work).
+        job = { ...job, installations: await this.installationsOf(job) };
+        observedVersion = job.installations![job.units[0]!.app]?.version;
+      } else {
+        // Recorded like any failed attempt, so history shows it and a retry is a second attempt.
+        observeError = this.o.mask(errorText(error));
+      }
     }
     const rows: Deployment[] = [];
     for (const unit of job.units) {
@@ -243,11 +260,11 @@ export class TargetRunner {
         finishedAt,
       });
     }
-    if (!outcome.failed && job.mode === 'blueGreen') {
+    if (!outcome.failed && job.mode === 'blueGreen' && !isAgentTarget(job.target)) {
       // Only after the pipeline's checks passed on the switched Service is the old colour retired.
       await driver.finishBlueGreen(job.target, job.keepOldVersion ?? true);
     }
-    if (!outcome.failed && job.mode !== 'canary') {
+    if (!outcome.failed && (job.mode !== 'canary' || isAgentTarget(job.target))) {
       for (const unit of job.units) await this.recordInstallation(job, unit.app, unit.version, 'installed', observedVersion);
     }
     this.update(job, (w) => (w.deploy = {
@@ -296,6 +313,7 @@ export class TargetRunner {
       images: job.units.flatMap((u) => u.images),
       variables: job.variables,
       ...(job.notifications ? { notifications: job.notifications } : {}),
+      ...(isAgentTarget(job.target) ? { apps: job.units.flatMap((u) => (u.agent ? [u.agent] : [])), installations: job.installations ?? {}, operation: job.release.operation as TaskContext['operation'] } : {}),
       results,
       runKey: taskKey,
       attempt,
@@ -322,8 +340,26 @@ export class TargetRunner {
     };
   }
 
-  get registry() {
-    return this.o.registry;
+  private agentRegistry?: TaskRegistry;
+
+  /** The executors for a job: agent targets send host work to their agent. */
+  registryFor(job: TargetJob): TaskRegistry {
+    if (!isAgentTarget(job.target)) return this.o.registry;
+    if (!this.o.agents) return this.o.registry;
+    return (this.agentRegistry ??= createAgentTaskRegistry(this.o.registry, this.o.agents));
+  }
+
+  /** The executor of one task of a job: the deploy of a canary, promotion or blue-green is its mode's. */
+  executorFor(job: TargetJob, type: TaskType): TaskExecutor | undefined {
+    if (type === 'deploy' && job.mode !== 'update' && !isAgentTarget(job.target)) return this.deployExecutor(job);
+    return this.registryFor(job).get(type);
+  }
+
+  /** What the history says is installed on an agent target, by app. */
+  private async installationsOf(job: TargetJob): Promise<NonNullable<TargetJob['installations']>> {
+    const target = `${job.target.namespace}/${job.target.name}`;
+    const rows = await this.o.repo.listInstallationsOfTarget(target);
+    return Object.fromEntries(rows.map((r) => [r.app, { state: r.state, ...(r.version ? { version: r.version } : {}), ...(r.previousVersion ? { previousVersion: r.previousVersion } : {}) }]));
   }
 
   deployExecutor(job: TargetJob): TaskExecutor {
@@ -358,6 +394,10 @@ export class TargetRunner {
     this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: 'running' }));
     let error: string | undefined;
     try {
+      if (isAgentTarget(job.target)) {
+        error = await this.verifyOnAgent(job, signal);
+        throw new AgentTarget();
+      }
       const rollout = job.mode === 'canary' ? await this.o.driver.canaryState(job.target) : (await this.o.driver.observe(job.target)).rollout;
       if (rollout.state !== 'done') error = `${job.mode === 'canary' ? 'canary' : 'workload'} not healthy: ${rollout.message}`;
       else if (job.healthCheck) {
@@ -371,10 +411,65 @@ export class TargetRunner {
       }
     } catch (e) {
       if (signal.aborted) throw new Cancelled('cancelled');
-      error = errorText(e);
+      if (!(e instanceof AgentTarget)) error = errorText(e);
     }
     const masked = error === undefined ? undefined : this.o.mask(error);
     this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
+  }
+
+  /** An agent target has no workload to observe: its verification is the health check, run on its host. */
+  private async verifyOnAgent(job: TargetJob, signal: AbortSignal): Promise<string | undefined> {
+    if (!job.healthCheck || !this.o.agents) return undefined;
+    const task: Task = { id: 'verify', type: 'health_check', retry: 0, retryDelaySeconds: 0, healthCheck: job.healthCheck };
+    const installed = { ...job, installations: await this.installationsOf(job) };
+    const outcome = await dispatchToApps(this.o.agents, this.context(installed, task, `${deployKey(job)}/verify`, { startedAt: this.now() } as TaskRun, 1, false, signal, {}, () => {}), 'task', {
+      targetType: 'health_check', config: job.healthCheck as unknown as Record<string, unknown>,
+    });
+    return outcome.status === 'failed' ? `health check failed: ${outcome.error}` : undefined;
+  }
+
+  /** A rollback on an agent target: each app back to the given version, else to the one installed before. */
+  private async rollbackOnAgent(job: TargetJob, round: number, toVersion: string | undefined, reason: string, signal: AbortSignal): Promise<void> {
+    const { repo } = this.o;
+    const key = `${targetKey(job)}/rollback-${round}`;
+    const installed = { ...job, installations: await this.installationsOf(job) };
+    const unit = job.units[0]!;
+    const current = installed.installations[unit.app];
+    const row = await repo.recordDeployment({
+      ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
+      version: toVersion ?? current?.previousVersion ?? 'previous',
+      previousVersion: current?.version ?? null,
+      operation: 'rollback',
+      status: 'running',
+      error: this.o.mask(reason).slice(0, 4000),
+      startedAt: this.now(),
+    });
+    let error: string | undefined;
+    if (row.status === 'succeeded' || row.status === 'failed') {
+      error = row.status === 'failed' ? (row.error ?? 'failed') : undefined;
+    } else {
+      const task: Task = { id: 'rollback', type: 'rollback', retry: 0, retryDelaySeconds: 0 };
+      try {
+        if (!this.o.agents) throw new Error(`no agent connection is configured for ${job.target.spec.type} target ${job.target.name}`);
+        const outcome = await dispatchToApps(this.o.agents, this.context(installed, task, key, { startedAt: row.startedAt ?? this.now() } as TaskRun, 1, false, signal, {}, () => {}), 'rollback', {
+          version: (app) => toVersion ?? installed.installations[app.app]?.previousVersion,
+        });
+        if (outcome.status === 'failed') error = outcome.error;
+      } catch (e) {
+        if (signal.aborted) throw new Cancelled('cancelled');
+        error = errorText(e);
+      }
+      const fresh = (await repo.getDeployment(row.id)) ?? row;
+      await repo.updateDeployment(fresh.id, fresh.lockVersion, { status: error ? 'failed' : 'succeeded', finishedAt: this.now(), ...(error ? { error: this.o.mask(error) } : {}) });
+      if (!error) {
+        for (const u of job.units) {
+          const back = toVersion ?? installed.installations[u.app]?.previousVersion;
+          if (back) await this.recordInstallation(job, u.app, back, 'installed', installed.installations[u.app]?.version);
+        }
+      }
+    }
+    const masked = error === undefined ? undefined : this.o.mask(error);
+    this.update(job, (w) => (w.rollback = { round, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
 
   // ----------------------------------------------------------------------------------------- rollback
@@ -383,6 +478,7 @@ export class TargetRunner {
     const { repo, driver } = this.o;
     const key = `${targetKey(job)}/rollback-${round}`;
     this.update(job, (w) => (w.rollback = { round, state: 'running' }));
+    if (isAgentTarget(job.target)) return this.rollbackOnAgent(job, round, toVersion, reason, signal);
     const observed = await driver.observe(job.target).catch(() => undefined);
     const unit = job.units[0]!;
     const row = await repo.recordDeployment({
@@ -434,6 +530,9 @@ export class TargetRunner {
     this.update(job, (w) => (w.rollback = { round, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
 }
+
+/** Marks the agent-target branch inside code written for workloads. */
+class AgentTarget extends Error {}
 
 /** What a deployment row says about where and what, for deploys and rollbacks alike. */
 function deploymentIdentity(job: TargetJob, unit: DeployUnit, dedupKey: string) {
@@ -636,7 +735,7 @@ class PipelineRun {
       return { id: task.id };
     }
     this.states.set(task.id, 'running');
-    const executor: TaskExecutor | undefined = task.type === 'deploy' && this.job.mode !== 'update' ? this.runner.deployExecutor(this.job) : this.runner.registry.get(task.type);
+    const executor: TaskExecutor | undefined = this.runner.executorFor(this.job, task.type);
     const resumed = (row.startedAt?.getTime() ?? 0) < this.startedAt.getTime() - 1;
     if (!executor) return this.finish(stage, row, task, { status: 'failed', error: `no executor for task type ${task.type}` }, row.retryCount);
     if (resumed && executor.onRestart === 'at-most-once') {

@@ -29,7 +29,7 @@ export interface ResolvedEnvironment {
 /** Target types the operator drives itself; the others need an agent. */
 const IN_CLUSTER = new Set(['kubernetes']);
 
-export function resolveEnvironment(env: Environment, targets: readonly TargetObject[]): ResolvedEnvironment {
+export function resolveEnvironment(env: Environment, targets: readonly TargetObject[], options: { agentsServed?: boolean } = {}): ResolvedEnvironment {
   const inEnv = targets.filter((t) => t.spec.environment === env.name);
   let chosen: TargetObject[];
   if (env.targets?.names) {
@@ -48,9 +48,9 @@ export function resolveEnvironment(env: Environment, targets: readonly TargetObj
     chosen = inEnv;
   }
   if (chosen.length === 0) return { name: env.name, targets: [], error: `environment ${env.name}: no targets matched` };
-  const unsupported = chosen.filter((t) => !IN_CLUSTER.has(t.spec.type));
+  const unsupported = options.agentsServed ? [] : chosen.filter((t) => !IN_CLUSTER.has(t.spec.type));
   if (unsupported.length > 0) {
-    return { name: env.name, targets: [], error: `environment ${env.name}: ${unsupported.map((t) => `${t.name} is a ${t.spec.type} target`).join(', ')}; agent targets are not supported yet` };
+    return { name: env.name, targets: [], error: `environment ${env.name}: ${unsupported.map((t) => `${t.name} is a ${t.spec.type} target`).join(', ')}; this operator serves no agents (start it with --agent-port)` };
   }
   return { name: env.name, targets: [...chosen].sort((a, b) => a.name.localeCompare(b.name)) };
 }

@@ -5,6 +5,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Notifications } from '../api/notifications.ts';
+import type { ReleaseAppSpec } from '../api/release-app.ts';
 import type { Task, TaskType } from '../api/pipeline.ts';
 import type { TargetSpec } from '../api/target.ts';
 import type { RolloutState } from '../planning/workload-rollout.ts';
@@ -51,6 +52,16 @@ export interface WorkloadDriver {
   kubeConfigFor(target: TargetRef): Promise<KubeConfig>;
 }
 
+/** An app as an agent target deploys it: the ReleaseApp's artifact and settings for the target's type. */
+export interface AgentApp {
+  app: string;
+  version: string;
+  artifact?: ReleaseAppSpec['artifact'];
+  docker?: ReleaseAppSpec['docker'];
+  script?: ReleaseAppSpec['script'];
+  gitpull?: ReleaseAppSpec['gitpull'];
+}
+
 export type ApprovalState = 'approved' | 'rejected' | 'pending' | 'expired';
 
 export interface TaskContext {
@@ -81,6 +92,12 @@ export interface TaskContext {
   now: () => Date;
   /** The notification policy of the Pipeline and Release merged (effectiveNotifications): `notify` channels. */
   notifications?: Notifications;
+  /** Agent targets: the apps deployed there, with their settings for the target's type. */
+  apps?: readonly AgentApp[];
+  /** Agent targets: what the history says is installed there, by app. */
+  installations?: Readonly<Record<string, { state: string; version?: string; previousVersion?: string }>>;
+  /** The release's operation (deploy = install where absent, update where present). */
+  operation?: 'deploy' | 'install' | 'update' | 'rollback' | 'uninstall';
 }
 
 export type TaskOutcome =
