@@ -43,6 +43,7 @@ describe('executor registry', () => {
     { type: 'script', config: { settings: { install: 'true', environment: { PORT: 8080 } } }, issues: [{ path: 'settings.environment.PORT', message: 'Invalid value: 8080: must be of type string' }] },
     { type: 'script', config: { settings: { install: 'true' }, extra: true }, issues: [{ path: 'extra', message: 'unknown field' }] },
     { type: 'script', config: {}, issues: [{ path: 'settings', message: 'Required value' }] },
+    { type: 'script', config: { settings: { install: 'true' }, package: { url: 'https://a.example/x.tgz', sha256: 'nope' } }, issues: [{ path: 'package.sha256', message: expect.stringContaining('Invalid value: "nope"') }] },
     { type: 'gitpull', config: { repo: 'https://git.example/app.git', settings: {} }, issues: [{ path: 'settings.workDir', message: 'Required value' }] },
     { type: 'gitpull', config: { repo: '/srv/app.git', settings: { workDir: '/srv/app' }, host: { workDir: 'relative' } }, issues: [{ path: 'host.workDir', message: 'Invalid value: "relative": must be an absolute path' }] },
     { type: 'task:health_check', config: { type: 'http' }, issues: [{ path: 'url', message: 'Invalid value: url is required for an http health check' }] },

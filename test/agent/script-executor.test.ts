@@ -164,6 +164,21 @@ describe('script executor: environment', () => {
     }
   });
 
+  it('passes the package of the release as ARTIFACT_URL, its version filled in, unless the operator sent one', async () => {
+    const url = 'https://artifacts.example/web/${APP_VERSION}/web.tar.gz';
+    const sha256 = 'a'.repeat(64);
+    const cases: { env: Record<string, string>; expected: string }[] = [
+      { env: {}, expected: 'https://artifacts.example/web/2.0.0/web.tar.gz' },
+      { env: { ARTIFACT_URL: 'https://mirror.example/web.tar.gz' }, expected: 'https://mirror.example/web.tar.gz' },
+    ];
+    for (const { env, expected } of cases) {
+      const { context, logs } = hostContext(await tempDir(), { version: '2.0.0', env });
+      const result = await executor.run({ ...config({ install: 'echo "$ARTIFACT_URL $ARTIFACT_SHA256"' }), package: { url, sha256 } }, context);
+      expect(result.status, result.error).toBe('succeeded');
+      expect(logs).toEqual([`${expected} ${sha256}`]);
+    }
+  });
+
   it('refuses a work dir that refers to a variable nobody set', async () => {
     const { context } = hostContext(await tempDir());
     const result = await executor.run(config({ install: 'true', workDir: '/opt/${TEAM}/${APP_NAME}' }), context);

@@ -41,8 +41,12 @@ export const ScriptSettingsSchema = apiBlock<ScriptSettings>(ReleaseAppSpec.prop
 export const HostDefaultsSchema = apiBlock<HostDefaults>(TargetSpec.properties.script);
 export const OperationTimeoutsSchema = apiBlock<OperationTimeouts>(ReleaseAppSpec.properties.script.properties.timeouts);
 
+export type PackageArtifact = NonNullable<ReleaseAppSpec['artifact']['package']>;
+
 export const ScriptExecutorConfig = Obj({
   settings: ScriptSettingsSchema,
+  /** `artifact.package` of the ReleaseApp: reaches the scripts as ARTIFACT_URL and ARTIFACT_SHA256. */
+  package: Type.Optional(apiBlock<PackageArtifact>(ReleaseAppSpec.properties.artifact.properties.package)),
   host: Type.Optional(HostDefaultsSchema),
 });
 export type ScriptExecutorConfig = Static<typeof ScriptExecutorConfig>;
@@ -91,7 +95,7 @@ async function runScriptOperation(config: ScriptExecutorConfig, context: AgentTa
     const runAs = await resolveRunAs(config.host?.user);
     const paths = resolveHostPaths(context, settings.workDir, config.host);
     await ensureDirectory(paths.workDir, runAs);
-    const facts = taskFacts(context);
+    const facts = { ...taskFacts(context), ...artifactFacts(config.package, context) };
     const variables = { ...facts, ...context.env, ...paths.env };
     const environment = hostEnvironment([expandEach(settings.environment, variables), facts, context.env, paths.env], context.log, runAs);
     const timeoutSeconds = settings.timeouts?.[operation] ?? DEFAULT_OPERATION_TIMEOUTS[operation];
@@ -130,6 +134,15 @@ function chooseScript(settings: ScriptSettings, operation: AgentOperation): { sc
   const stand = operation === 'install' ? 'update' : operation === 'update' ? 'install' : undefined;
   const other = stand ? settings[stand] : undefined;
   return stand && other ? { script: other, stand } : undefined;
+}
+
+/** The package URL with `${APP_VERSION}` (and other variables) in it resolved, as the API describes it. */
+function artifactFacts(artifact: PackageArtifact | undefined, context: AgentTaskContext): Record<string, string> {
+  if (!artifact) return {};
+  return {
+    ARTIFACT_URL: expandVariables(artifact.url, { ...taskFacts(context), ...context.env }),
+    ...(artifact.sha256 ? { ARTIFACT_SHA256: artifact.sha256 } : {}),
+  };
 }
 
 const OPERATION_VERBS: Record<AgentOperation, string> = {
