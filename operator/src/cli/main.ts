@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { PathNotFoundError } from './manifest-files.ts';
 import { runOperator, type OperatorCommandOptions } from './operator-command.ts';
 import { runValidate, type Output } from './validate-command.ts';
+import { runAgentIssue, runAgentList, runAgentRevoke, runInstances, type AgentCommandOptions } from './agent-command.ts';
 
 const consoleOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -44,6 +45,26 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .action(async (options: OperatorCommandOptions) => {
       exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });
+
+  const storeOptions = (command: Command) =>
+    command
+      .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+      .option('--database-url <url>', "the operator's PostgreSQL URL (default: DATABASE_URL)")
+      .option('--data-dir <dir>', "the operator's PGlite data directory");
+  const withEnv = (options: AgentCommandOptions) => ({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL });
+  const agent = program.command('agent').description('Agent credentials: issue, revoke, list.');
+  storeOptions(agent.command('issue').description('Issue a new credential for an agent (into Secret shipway-agent-<id>); the old one stops working.').argument('<agent-id>'))
+    .option('--namespace <ns>', "the operator's namespace, where credential Secrets live", 'default')
+    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await runAgentIssue(id, withEnv(options), io.out); });
+  storeOptions(agent.command('revoke').description('Revoke an agent: it is refused from now on and its Secret is deleted.').argument('<agent-id>'))
+    .option('--namespace <ns>', "the operator's namespace, where credential Secrets live", 'default')
+    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await runAgentRevoke(id, withEnv(options), io.out); });
+  storeOptions(agent.command('list').description('Agents known to the operator, with status and last heartbeat.'))
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (options: AgentCommandOptions) => { exitCode = await runAgentList(withEnv(options), io.out); });
+  storeOptions(program.command('instances').description('Every instance (target) of an app with its version, and a version summary.').argument('<app>'))
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (app: string, options: AgentCommandOptions) => { exitCode = await runInstances(app, withEnv(options), io.out); });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
