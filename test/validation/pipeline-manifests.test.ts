@@ -48,7 +48,8 @@ describe('valid Pipeline manifests', () => {
     ['an approval by groups', { [`${SIGN_OFF}.approval`]: { groups: ['ops'], timeoutSeconds: 3600 } }],
     ['a migration by path', { 'spec.stages[1].tasks[1].dbMigrate': { migrationPath: 'db/migrations' } }],
     ['a dependency on a task of the same stage', { 'spec.stages[2].tasks[1].dependsOn': ['notify-team'] }],
-    ['a stop_service task with its block', { 'spec.stages[0].tasks[1].stopService': { gracefulTimeoutSeconds: 0 } }],
+    ['a stop_service task with its block', { 'spec.stages[0].tasks[1].stopService': { command: 'systemctl stop shop', gracefulTimeoutSeconds: 0 } }],
+    ['a stop_service task by pid file', { 'spec.stages[0].tasks[1].stopService': { pidFile: '/run/shop.pid' } }],
     ['a notify by webhook only', { 'spec.stages[2].tasks[0].notify': { webhook: { url: 'https://hooks.example/${HOOK_ID}', headers: { Authorization: 'Bearer ${HOOK_TOKEN}' } } } }],
   ])('accepts %s', (_name, changes) => {
     expect(validator.validate(mutate(pipeline, changes)).issues).toEqual([]);
@@ -95,6 +96,7 @@ const cases: InvalidCase[] = [
   { name: 'a db_migrate task without its dbMigrate block', base: pipeline, changes: { 'spec.stages[1].tasks[1].dbMigrate': REMOVE }, path: 'spec.stages[1].tasks[1].dbMigrate', reason: 'dbMigrate is required when type is db_migrate', source: 'rule' },
   { name: 'a cleanup block on a deploy task', base: pipeline, changes: { 'spec.stages[1].tasks[0].cleanup': {} }, path: 'spec.stages[1].tasks[0].cleanup', reason: 'cleanup is only allowed when type is cleanup', source: 'rule' },
   // CEL rules: task contents
+  { name: 'a stop_service task with neither command nor pid file', base: pipeline, changes: { 'spec.stages[0].tasks[1].stopService': { gracefulTimeoutSeconds: 5 } }, path: 'spec.stages[0].tasks[1].stopService.command', reason: 'stop_service needs a command or a pidFile', source: 'rule' },
   { name: 'a task depending on itself', base: pipeline, changes: { 'spec.stages[0].tasks[1].dependsOn': ['backup', 'stop'] }, path: 'spec.stages[0].tasks[1].dependsOn', reason: 'a task cannot depend on itself', source: 'rule' },
   { name: 'a wait with neither duration nor approval', base: pipeline, changes: { [`${PAUSE}.wait`]: {} }, path: `${PAUSE}.wait`, reason: 'exactly one of durationSeconds, untilApproved: true must be set', source: 'rule' },
   { name: 'a wait with both duration and approval', base: pipeline, changes: { [`${PAUSE}.wait.untilApproved`]: true }, path: `${PAUSE}.wait`, reason: 'exactly one of durationSeconds, untilApproved: true must be set', source: 'rule' },

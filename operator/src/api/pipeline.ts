@@ -43,15 +43,29 @@ const BackupTask = Obj({
   retention: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Backups kept per target.' }),
 });
 
-const StopServiceTask = Obj({
-  gracefulTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
-  forceKill: Type.Boolean({ default: true }),
-});
+const ServiceCommand = (description: string) => Type.String({ minLength: 1, maxLength: 65536, description });
+const PidFile = (description: string) => Type.String({ minLength: 1, maxLength: 4096, pattern: PATTERNS.absolutePath.regex, description });
 
-const StartServiceTask = Obj({
-  waitReady: Type.Boolean({ default: true }),
-  readyTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
-});
+const StopServiceTask = Obj(
+  {
+    command: Type.Optional(ServiceCommand('Command that stops the service (run by the interpreter, variables as environment).')),
+    pidFile: Type.Optional(PidFile('The service process; waited for after the command, and killed when forceKill.')),
+    gracefulTimeoutSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    forceKill: Type.Boolean({ default: true }),
+  },
+  { rules: [{ rule: 'has(self.command) || has(self.pidFile)', message: 'stop_service needs a command or a pidFile', fieldPath: '.command', reason: 'FieldValueRequired' }] },
+);
+
+const StartServiceTask = Obj(
+  {
+    command: Type.Optional(ServiceCommand('Command that starts the service.')),
+    readyCheck: Type.Optional(HealthCheckSpec),
+    pidFile: Type.Optional(PidFile('Ready once it names a running process (without readyCheck).')),
+    waitReady: Type.Boolean({ default: true }),
+    readyTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  },
+  { rules: [{ rule: 'has(self.command)', message: 'start_service needs a command', fieldPath: '.command', reason: 'FieldValueRequired' }] },
+);
 
 const RollbackTask = Obj({
   targetVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Default: the previous version.' })),

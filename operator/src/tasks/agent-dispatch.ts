@@ -135,8 +135,10 @@ function hostTaskExecutor(dispatcher: AgentDispatcher, type: (typeof HOST_TASK_T
     run: guarded(async (context) => {
       const app = context.apps?.[0] ?? { app: context.release.project, version: context.release.version };
       const block = blockOf(context, type);
+      // The target's host defaults (work dir, user, backup dir) go along: the agent resolves paths with them.
+      const host = context.target.spec.type === 'script' ? context.target.spec.script : context.target.spec.type === 'gitpull' ? context.target.spec.gitpull : undefined;
       const result = await send(dispatcher, context, assignment(context, app, {
-        taskId: context.runKey, kind: 'task', operation: deployOperation(context, app), targetType: type, config: block ?? {},
+        taskId: context.runKey, kind: 'task', operation: deployOperation(context, app), targetType: type, config: { ...(block ?? {}), ...(host && type !== 'health_check' ? { host } : {}) },
       }));
       return outcomeOf(result, `${type} task ${context.task.id} on ${context.target.name}`);
     }),
