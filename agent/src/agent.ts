@@ -225,9 +225,10 @@ export class Agent {
           }
           await all;
         }
-        const deadline = Date.now() + SHUTDOWN_ACK_WAIT_MS;
-        while (this.connected && this.journal.unacknowledged().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       }
+      // Results just sent (or acknowledgements being journaled) get a moment, so they are not re-sent next time.
+      const deadline = Date.now() + SHUTDOWN_ACK_WAIT_MS;
+      while (this.connected && this.journal.unacknowledged().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       this.stopController.abort();
       await this.session?.quic.close({ force: true, reason: 'agent shutting down' });
       await this.loop;
@@ -268,7 +269,11 @@ export class Agent {
       log: this.log,
     });
     let heartbeat: NodeJS.Timeout | undefined;
+    // A stop may come at any point of the conversation below: it ends the connection, which ends each wait.
+    const onStop = () => void quic.close({ force: true, reason: 'agent shutting down' });
+    this.stopController.signal.addEventListener('abort', onStop, { once: true });
     try {
+      if (this.stopController.signal.aborted) return false;
       const stream = quic.openStream();
       const control = new FrameWriter(stream.writable, { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES });
       const frames = readFrames(stream.readable, { maxFrameBytes: DEFAULT_MAX_FRAME_BYTES });
@@ -309,7 +314,8 @@ export class Agent {
       void this.redeliver(session);
       for await (const event of frames) {
         if ('error' in event) {
-          this.log(`bad message from the operator: ${event.error.message}`);
+          // A stream error is the connection ending (closed, timed out): the finally below says so.
+          if (event.error.code !== 'stream_error') this.log(`bad message from the operator: ${event.error.message}`);
           if (event.error.fatal) break;
           continue;
         }
@@ -317,6 +323,7 @@ export class Agent {
       }
       return true;
     } finally {
+      this.stopController.signal.removeEventListener('abort', onStop);
       clearInterval(heartbeat);
       if (this.session?.quic === quic) this.session = undefined;
       await quic.close({ force: true });
