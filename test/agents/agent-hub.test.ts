@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentHub } from '../../operator/src/agents/agent-hub.ts';
 import type { LogMessage, ProgressMessage, StatusReportMessage } from '../../operator/src/protocol/messages.ts';
 import { eventually, until } from '../support/until.ts';
-import { makeCertificates, markerTask, Operatorside, removeTempDirs, runsOf, startAgent, tempDir, type Certificates, type InProcessAgent } from './agent-fixtures.ts';
+import { journalFiles, makeCertificates, markerTask, Operatorside, removeTempDirs, runsOf, startAgent, tempDir, type Certificates, type InProcessAgent } from './agent-fixtures.ts';
 
 describe('agent hub with agents over QUIC', () => {
   let certs: Certificates;
@@ -181,7 +181,7 @@ describe('agent hub with agents over QUIC', () => {
     expect(everything).not.toContain('hunter2-printed-secret');
     expect(everything).not.toContain('never-printed-token-9f8e7d');
     // The agent's journal keeps no env at all; the printed one is in the output the executor reported.
-    const journal = await import('./agent-fixtures.ts').then((f) => f.journalFiles(stateDir));
+    const journal = await journalFiles(stateDir);
     expect(journal.join('\n')).not.toContain('never-printed-token-9f8e7d');
     expect(journal.join('\n')).not.toContain('"env"');
   });
