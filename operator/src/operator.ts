@@ -23,6 +23,8 @@ import { WorkQueue } from './runtime/work-queue.ts';
 import { SecretRegistry } from './runtime/secret-registry.ts';
 import { createNotifier } from './notifications/notifier.ts';
 import { ReleaseNotifications } from './controllers/release-notifications.ts';
+import { startAgentEndpoint, type AgentEndpoint } from './agents/agent-endpoint.ts';
+import type { AgentDispatcher } from './tasks/agent-dispatch.ts';
 import { openDatabase, createRepository, type OpenedDatabase, type Repository } from './storage/index.ts';
 import { createTaskRegistry } from './tasks/registry.ts';
 import { createWorkloadDriver } from './kubernetes/workload-driver.ts';
@@ -58,6 +60,15 @@ export interface OperatorOptions {
   approvalPollIntervalMs?: number;
   /** Create the CRDs that do not exist yet (existing ones are left alone) before watching. */
   installCrds?: boolean;
+  /** Serve agents (docker, script, gitpull targets) on this UDP port (QUIC); 0 picks a free one. */
+  agentPort?: number;
+  /** Address the agent endpoint binds (default 0.0.0.0). */
+  agentHost?: string;
+  /** Names and addresses agents dial (the endpoint certificate's SANs; default localhost and 127.0.0.1). */
+  agentHostnames?: string[];
+  /** The operator's own namespace: agent credential and certificate Secrets (default: the lease namespace). */
+  agentNamespace?: string;
+  agentHeartbeatSeconds?: number;
   log?: (message: string) => void;
 }
 
@@ -66,6 +77,8 @@ export const crdDirectory = fileURLToPath(new URL('../../crds/', import.meta.url
 
 export interface RunningOperator {
   readonly identity: string;
+  /** The agent endpoint while this replica leads (agents dial the leader), else undefined. */
+  readonly agents: () => AgentEndpoint | undefined;
   readonly repo: Repository;
   readonly database: OpenedDatabase;
   stop(): Promise<void>;
@@ -96,11 +109,24 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     if (leading) queues[kind]?.addAfter(key, ms);
   };
 
+  // Agents dial the leader: only the leading replica serves the agent endpoint, and the runner (which only
+  // works while leading) reaches agents through whichever endpoint is up.
+  let endpoint: AgentEndpoint | undefined;
+  const agentsServed = o.agentPort !== undefined;
+  const dispatcher: AgentDispatcher = {
+    dispatch: (agentId, task, handlers, signal) => {
+      if (!endpoint) return Promise.reject(new Error(`agent ${agentId}: this replica does not serve agents (not leading)`));
+      return endpoint.hub.dispatch(agentId, task, handlers, signal);
+    },
+  };
+  const core = o.kubeConfig.makeApiClient(CoreV1Api);
+
   const runner = new TargetRunner({
     repo,
     registry,
     driver,
     mask,
+    ...(agentsServed ? { agents: dispatcher } : {}),
     onChange: (key) => enqueue('Release', key),
     log,
   });
@@ -172,13 +198,22 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     requeueAfter: requeueAfter('Release'),
     ...(o.keepFinished !== undefined ? { keepFinished: o.keepFinished } : {}),
     log,
-    core: o.kubeConfig.makeApiClient(CoreV1Api),
+    core,
+    agentsServed,
     releaseAppResources: new CustomResources(o.kubeConfig, plural('ReleaseApp')),
     secrets,
     notifications,
   });
   const pipelines = new PipelineController(new CustomResources(o.kubeConfig, plural('Pipeline')));
-  const targets = new TargetController(new CustomResources(o.kubeConfig, plural('Target')), driver, requeueAfter('Target'));
+  const agentDirectory = {
+    ensureCredential: async (agentId: string) => endpoint?.credentials.ensure(agentId),
+    view: async (agentId: string, target: string) => endpoint?.directory.view(agentId, target),
+  };
+  const targets = new TargetController(new CustomResources(o.kubeConfig, plural('Target')), driver, requeueAfter('Target'), undefined, agentsServed ? agentDirectory : undefined);
+  /** Targets served by an agent are looked at again when it connects or goes. */
+  const touchTargetsOf = (agentId: string) => {
+    for (const t of targetInformer.list()) if ((t as KubeObject & { spec?: { agent?: string } }).spec?.agent === agentId) enqueue('Target', keyOf(t));
+  };
   const apps = new ReleaseAppController(new CustomResources(o.kubeConfig, plural('ReleaseApp')), releaseInformer, repo, undefined, targetInformer);
   // A Release's progress changes its apps' status.
   const releaseToApps = (key: string) => {
@@ -204,6 +239,23 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     for (const [kind, inf] of [['Release', releaseInformer], ['Target', targetInformer], ['Pipeline', pipelineInformer], ['ReleaseApp', appInformer]] as const) {
       for (const obj of inf.list()) enqueue(kind, keyOf(obj));
     }
+    if (agentsServed) endpointStarting = startEndpoint();
+  };
+  let endpointStarting: Promise<void> = Promise.resolve();
+  const startEndpoint = async () => {
+    try {
+      const started = await startAgentEndpoint({
+        core, repo, namespace: o.agentNamespace ?? o.leaseNamespace ?? o.namespace ?? 'default', host: o.agentHost ?? '0.0.0.0', port: o.agentPort!,
+        hostnames: o.agentHostnames ?? ['localhost', '127.0.0.1'], ...(o.agentHeartbeatSeconds ? { heartbeatSeconds: o.agentHeartbeatSeconds } : {}),
+        onAgentChange: touchTargetsOf, log, mask,
+      });
+      if (!leading) return void (await started.stop());
+      endpoint = started;
+      for (const t of targetInformer.list()) if ((t as KubeObject & { spec?: { type?: string } }).spec?.type !== 'kubernetes') enqueue('Target', keyOf(t));
+    } catch (error) {
+      // Agent targets then wait (their Targets stay Unknown) and say why in the log; Kubernetes targets go on.
+      log(`agent endpoint did not start: ${apiErrorMessage(error)}`);
+    }
   };
   let shuttingDown = false;
   let stopped: Promise<void> = Promise.resolve();
@@ -217,6 +269,12 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     queues = {};
     stopped = Promise.all(running.map((q) => q.idle()))
       .then(() => runner.stop())
+      .then(() => endpointStarting)
+      .then(async () => {
+        const closing = endpoint;
+        endpoint = undefined;
+        await closing?.stop();
+      })
       .then(() => {
         if (!shuttingDown) runner.restart();
       });
@@ -240,6 +298,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   return {
     identity,
+    agents: () => endpoint,
     repo,
     database,
     stop: async () => {

@@ -42,6 +42,10 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .option('--lease-duration <ms>', 'leader election: a lease not renewed this long may be taken over (default 15000)')
     .option('--renew-deadline <ms>', 'leader election: a leader that cannot renew this long stops leading (default 10000)')
     .option('--retry-period <ms>', 'leader election: how often the lease is renewed or tried (default 2000)')
+    .option('--agent-port <port>', 'serve agents (docker, script, gitpull targets) over QUIC on this UDP port; 0 picks one')
+    .option('--agent-host <address>', 'address the agent endpoint binds (default 0.0.0.0)')
+    .option('--agent-hostnames <names>', 'comma-separated names and addresses agents dial (certificate SANs; default localhost,127.0.0.1)')
+    .option('--agent-namespace <ns>', "the operator's namespace for agent credential and certificate Secrets (default: the lease namespace)")
     .action(async (options: OperatorCommandOptions) => {
       exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });

@@ -19,6 +19,10 @@ export interface OperatorCommandOptions {
   leaseDuration?: string;
   renewDeadline?: string;
   retryPeriod?: string;
+  agentPort?: string;
+  agentHost?: string;
+  agentHostnames?: string;
+  agentNamespace?: string;
 }
 
 const int = (value: string | undefined, name: string) => {
@@ -38,6 +42,8 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
   const leaseDurationMs = int(options.leaseDuration, 'lease-duration');
   const renewDeadlineMs = int(options.renewDeadline, 'renew-deadline');
   const retryPeriodMs = int(options.retryPeriod, 'retry-period');
+  const agentPort = int(options.agentPort, 'agent-port');
+  if (agentPort !== undefined && agentPort > 65535) throw new Error(`--agent-port must be a UDP port (0-65535), got ${agentPort}`);
   const operator = await startOperator({
     kubeConfig,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
@@ -52,6 +58,10 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
     ...(leaseDurationMs ? { leaseDurationMs } : {}),
     ...(renewDeadlineMs ? { renewDeadlineMs } : {}),
     ...(retryPeriodMs ? { retryPeriodMs } : {}),
+    ...(agentPort !== undefined ? { agentPort } : {}),
+    ...(options.agentHost ? { agentHost: options.agentHost } : {}),
+    ...(options.agentHostnames ? { agentHostnames: options.agentHostnames.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
+    ...(options.agentNamespace ? { agentNamespace: options.agentNamespace } : {}),
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   log(`${new Date().toISOString()} shipway operator ${operator.identity} started; history in ${operator.database.description}`);
