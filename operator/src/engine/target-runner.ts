@@ -417,6 +417,16 @@ export class TargetRunner {
     this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
 
+  /** The deployments a rollback undid are marked so, for history and the ReleaseApp's status. */
+  private async markRolledBack(job: TargetJob, target: string): Promise<void> {
+    const { repo } = this.o;
+    for (const d of await repo.listDeploymentsOfRelease(job.release.releaseId)) {
+      if (d.environment === job.environment && d.target === target && d.operation !== 'rollback' && (d.status === 'succeeded' || d.status === 'failed' || d.status === 'running')) {
+        await repo.updateDeployment(d.id, d.lockVersion, { status: 'rolled_back', finishedAt: d.finishedAt ?? this.now() }).catch(() => undefined);
+      }
+    }
+  }
+
   /** An agent target has no workload to observe: its verification is the health check, run on its host. */
   private async verifyOnAgent(job: TargetJob, signal: AbortSignal): Promise<string | undefined> {
     if (!job.healthCheck || !this.o.agents) return undefined;
@@ -462,6 +472,7 @@ export class TargetRunner {
       const fresh = (await repo.getDeployment(row.id)) ?? row;
       await repo.updateDeployment(fresh.id, fresh.lockVersion, { status: error ? 'failed' : 'succeeded', finishedAt: this.now(), ...(error ? { error: this.o.mask(error) } : {}) });
       if (!error) {
+        await this.markRolledBack(job, row.target);
         for (const u of job.units) {
           const back = toVersion ?? installed.installations[u.app]?.previousVersion;
           if (back) await this.recordInstallation(job, u.app, back, 'installed', installed.installations[u.app]?.version);
@@ -517,12 +528,7 @@ export class TargetRunner {
     const fresh = (await repo.getDeployment(row.id)) ?? row;
     await repo.updateDeployment(fresh.id, fresh.lockVersion, { status: error ? 'failed' : 'succeeded', finishedAt: this.now(), ...(error ? { error: this.o.mask(error) } : {}) });
     if (!error) {
-      // The deployments this rollback undid are marked so, for history and the ReleaseApp's status.
-      for (const d of await repo.listDeploymentsOfRelease(job.release.releaseId)) {
-        if (d.environment === job.environment && d.target === row.target && d.operation !== 'rollback' && (d.status === 'succeeded' || d.status === 'failed' || d.status === 'running')) {
-          await repo.updateDeployment(d.id, d.lockVersion, { status: 'rolled_back', finishedAt: d.finishedAt ?? this.now() }).catch(() => undefined);
-        }
-      }
+      await this.markRolledBack(job, row.target);
       const version = (await driver.observe(job.target).catch(() => undefined))?.version;
       if (version) await this.recordInstallation(job, unit.app, version, 'installed');
     }
