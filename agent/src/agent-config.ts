@@ -56,6 +56,7 @@ const FILE_KEYS: Record<string, keyof AgentFlags | 'quic'> = {
   shutdownGrace: 'shutdownGrace',
   quic: 'quic',
 };
+const KNOWN_FILE_KEYS = Object.keys(FILE_KEYS).filter((key) => !/[A-Z]/.test(key)).join(', ');
 const PATH_KEYS = new Set(['credentialFile', 'caFile', 'stateDir']);
 const AGENT_ID = /^[!-~]{1,253}$/;
 const DEFAULT_SHUTDOWN_GRACE_SECONDS = 30;
@@ -90,7 +91,7 @@ async function readConfigFile(path: string): Promise<{ flags: AgentFlags; quic?:
   let quic: Partial<QuicSettings> | undefined;
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     const field = FILE_KEYS[key];
-    if (!field) throw new AgentConfigError(`config file ${path}: unknown setting ${JSON.stringify(key)} (known: ${Object.keys(FILE_KEYS).filter((k) => k.includes('-') || k === 'server' || k === 'quic').join(', ')})`);
+    if (!field) throw new AgentConfigError(`config file ${path}: unknown setting ${JSON.stringify(key)} (known: ${KNOWN_FILE_KEYS})`);
     if (field === 'quic') {
       quic = quicSettings(value, path);
       continue;
