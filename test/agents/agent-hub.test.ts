@@ -138,6 +138,31 @@ describe('agent hub with agents over QUIC', () => {
     await expect(hub.control('edge-cancel', 'cancel', task.taskId)).resolves.toMatchObject({ accepted: false, reason: expect.stringContaining('already finished (cancelled)') });
   });
 
+  it('fails a task that outlives its timeout, stopping its executor', async () => {
+    await agent('edge-slow');
+    await until(() => hub.isConnected('edge-slow'), 10_000);
+    const task = markerTask({ markerDir: markers, sleepMs: 30_000 }, { timeoutSeconds: 1 });
+    const started = Date.now();
+    const result = await hub.dispatch('edge-slow', task, {}, AbortSignal.timeout(20_000));
+    expect(result).toMatchObject({ status: 'failed', error: 'timed out after 1 s: stopped on request' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await runsOf(markers, task.taskId)).toEqual({ started: 1, finished: 1 });
+  });
+
+  it('bounds a chatty task: lines past the queue are dropped and counted, the rest arrive in batches', async () => {
+    await agent('edge-chatty');
+    await until(() => hub.isConnected('edge-chatty'), 10_000);
+    const batches: LogMessage[] = [];
+    const result = await hub.dispatch('edge-chatty', markerTask({ markerDir: markers, sleepMs: 0, lines: 20_000 }), { onLog: (m) => batches.push(m) }, AbortSignal.timeout(20_000));
+    expect(result.status).toBe('succeeded');
+    const received = batches.reduce((n, m) => n + m.lines.length, 0);
+    const dropped = batches.reduce((n, m) => n + (m.dropped ?? 0), 0);
+    expect(received + dropped).toBe(20_000);
+    expect(received).toBeLessThanOrEqual(5000);
+    expect(Math.max(...batches.map((m) => m.lines.length))).toBeLessThanOrEqual(500);
+    expect(batches.map((m) => m.seq)).toEqual(batches.map((_, i) => i));
+  });
+
   it('keeps one session per agent id: a new one replaces the old', async () => {
     const first = await agent('edge-twice');
     await until(() => hub.isConnected('edge-twice'), 10_000);
