@@ -1,17 +1,19 @@
 /**
  * `make demo`: the quick start end to end on one machine, with nothing but Node and this repository. It
  * starts the Kubernetes API emulator in-process (with its simulated Deployments and Pods), applies the CRDs
- * with the real kubectl, starts the operator in-process on an in-memory PGlite database, applies
- * `examples/quickstart/`, and then shows the Release's progress while giving it the promote actions it
- * waits for, as `kubectl annotate` — exactly what a person would type.
+ * with the real kubectl, starts the operator in-process on an in-memory PGlite database with its agent
+ * endpoint, applies `examples/quickstart/` (Kubernetes targets) and `examples/quickstart-host/` (a script
+ * target), starts a local `shipway-agent` from the credential Secret the operator issued for that host, and
+ * then shows the Release's progress while giving it the promote actions it waits for, as `kubectl annotate`
+ * — exactly what a person would type. The host's own release runs beside it.
  *
  * With DEMO_ONCE=1 it exits 0 once the Release has Succeeded, 1 when it fails or after 5 minutes (for
  * tests and CI). Without it, a succeeded demo keeps the emulator and the operator running for kubectl
  * until Ctrl-C. Every way out stops the operator before the emulator (its watches would otherwise log
  * errors on the way down) and removes the scratch directory.
  */
-import { execFile } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -27,6 +29,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const ONCE = process.env.DEMO_ONCE === '1';
 const ONCE_TIMEOUT_MS = 5 * 60_000;
 const RELEASE = { namespace: 'shop', name: 'shop-1-1-0' };
+/** The quick start's host target and the release that puts a worker on it (examples/quickstart-host/). */
+const HOST = { agent: 'host-pre', release: 'worker-1-1-0' };
 const POLL_MS = 250;
 /** A read that hangs must not freeze the view. */
 const READ_TIMEOUT_MS = 10_000;
@@ -135,6 +139,8 @@ let operator: RunningOperator | undefined;
 let database: OpenedDatabase | undefined;
 let operatorLog: WriteStream | undefined;
 let stopping = false;
+let agent: ChildProcess | undefined;
+const agentLogPath = join(scratch, 'agent.log');
 
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -151,6 +157,7 @@ let stopped: Promise<never> | undefined;
 function shutdown(code: number): Promise<never> {
   return (stopped ??= (async () => {
     stopping = true;
+    agent?.kill('SIGTERM');
     // The operator first: its informers watch the emulator.
     await within(operator?.stop() ?? Promise.resolve(), 15_000).catch((e) => out.write(`stopping the operator: ${(e as Error).message}\n`));
     await within(database?.close() ?? Promise.resolve(), 5_000).catch((e) => out.write(`closing the database: ${(e as Error).message}\n`));
@@ -202,6 +209,9 @@ async function main(): Promise<number> {
     kubeConfig,
     database,
     leaseNamespace: 'default',
+    agentPort: 0,
+    agentHost: '127.0.0.1',
+    agentHostnames: ['localhost', '127.0.0.1'],
     pollIntervalMs: 200,
     approvalPollIntervalMs: 500,
     log: (line) => operatorLog?.write(`${new Date().toISOString()} ${line}\n`),
@@ -210,6 +220,10 @@ async function main(): Promise<number> {
 
   await kubectl(['apply', '-f', 'examples/quickstart/']);
   ok('examples/quickstart/ applied: a Release over pre (web-pre) and prod (web-prod, web-prod-2, web-prod-3; canary first)');
+  await kubectl(['apply', '-f', 'examples/quickstart-host/']);
+  ok(`examples/quickstart-host/ applied: a script Target (${HOST.agent}) and a Release of a worker to it`);
+  const port = await startLocalAgent(kubectl);
+  ok(`local agent ${HOST.agent} started from Secret default/shipway-agent-${HOST.agent}, dialing 127.0.0.1:${port} over QUIC (log in ${agentLogPath})`);
   out.write('\n');
 
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -218,6 +232,7 @@ async function main(): Promise<number> {
   const promoted = new Set<string>();
   let release: ReleaseObject | undefined;
   let lastChange = Date.now();
+  let lastHostPhase: string | undefined;
 
   for (;;) {
     if (stopping) return 1;
@@ -238,10 +253,20 @@ async function main(): Promise<number> {
       lastChange = Date.now();
     }
 
+    const hostPhase = await hostReleasePhase(api);
+    if (hostPhase && hostPhase !== lastHostPhase) {
+      lastHostPhase = hostPhase;
+      view.note(`→ ${HOST.release} (worker on the script host ${HOST.agent}, through its agent): ${hostPhase}`);
+    }
+
     const status = release?.status;
-    if (status && isTerminal(status.phase)) {
+    if (status && isTerminal(status.phase) && (status.phase !== 'Succeeded' || isTerminal(hostPhase))) {
       view.release();
-      if (status.phase === 'Succeeded') return succeeded(kubectl, release!);
+      if (status.phase === 'Succeeded' && hostPhase === 'Succeeded') return succeeded(kubectl, release!);
+      if (status.phase === 'Succeeded') {
+        out.write(`\nThe host release ${HOST.release} ended ${hostPhase}.\nAgent log:\n${lastLines(agentLogPath, 20)}\nLast operator log lines:\n${lastOperatorLines(30)}\n`);
+        return 1;
+      }
       out.write(`\nThe release ended ${status.phase}: ${status.message ?? ''}\nLast operator log lines:\n${lastOperatorLines(30)}\n`);
       return 1;
     }
@@ -270,6 +295,36 @@ async function main(): Promise<number> {
   }
 }
 
+/** Starts `shipway-agent` as a host's operator would: with the keys of the credential Secret the operator issued. */
+async function startLocalAgent(kubectl: (args: string[]) => Promise<string>): Promise<number> {
+  let endpoint = operator!.agents();
+  let secret: { data?: Record<string, string> } | undefined;
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline && !(endpoint && secret?.data?.token); ) {
+    await new Promise((r) => setTimeout(r, 250));
+    endpoint = operator!.agents();
+    secret = await kubectl(['get', 'secret', `shipway-agent-${HOST.agent}`, '-n', 'default', '-o', 'json']).then((t) => JSON.parse(t) as typeof secret, () => undefined);
+  }
+  if (!endpoint || !secret?.data?.token) throw new Error(`the operator did not issue the credential of agent ${HOST.agent} within a minute`);
+  const credentials = join(scratch, 'agent-credential');
+  mkdirSync(credentials, { recursive: true });
+  for (const [key, value] of Object.entries(secret.data)) writeFileSync(join(credentials, key), Buffer.from(value, 'base64'));
+  const log = createWriteStream(agentLogPath);
+  agent = spawn(process.execPath, [join(ROOT, 'bin', 'shipway-agent.js'), '--server', `127.0.0.1:${endpoint.hub.port}`, '--server-name', 'localhost', '--credential-file', credentials, '--state-dir', join(scratch, 'agent-state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  agent.stdout!.pipe(log);
+  agent.stderr!.pipe(log);
+  return endpoint.hub.port;
+}
+
+async function hostReleasePhase(api: CustomObjectsApi): Promise<string | undefined> {
+  const read = api.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace: RELEASE.namespace, plural: 'releases', name: HOST.release });
+  const fresh = (await within(read, READ_TIMEOUT_MS).catch(() => undefined)) as ReleaseObject | undefined;
+  return fresh?.status?.phase;
+}
+
+function lastLines(path: string, n: number): string {
+  return existsSync(path) ? readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n') : '';
+}
+
 async function succeeded(kubectl: (args: string[]) => Promise<string>, release: ReleaseObject): Promise<number> {
   const row = await operator!.repo.getReleaseByUid((release.metadata as { uid?: string }).uid ?? '');
   const history = row ? await operator!.repo.getReleaseHistory(row.id) : undefined;
@@ -277,6 +332,10 @@ async function succeeded(kubectl: (args: string[]) => Promise<string>, release: 
   if (history) out.write(`History (${operator!.database.description}): ${history.deployments.length} deployments, ${history.deployments.reduce((n, d) => n + d.stageRuns.length, 0)} stage runs, ${history.auditEvents.length} audited actions.\n`);
   out.write(`\n$ kubectl get deployments -n ${RELEASE.namespace}\n`);
   out.write(await kubectl(['get', 'deployments', '-n', RELEASE.namespace, '-o', 'custom-columns=NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,READY:.status.readyReplicas']));
+  out.write(`\n$ kubectl get targets -n ${RELEASE.namespace}\n`);
+  out.write(await kubectl(['get', 'targets', '-n', RELEASE.namespace, '-o', 'custom-columns=NAME:.metadata.name,TYPE:.spec.type,PHASE:.status.phase,INSTALLED:.status.installations[*].version']));
+  const version = join(scratch, 'agent-state', 'apps', 'worker', 'VERSION');
+  out.write(`\nRelease ${RELEASE.namespace}/${HOST.release} Succeeded: the agent ran the worker's install script on ${HOST.agent}; ${existsSync(version) ? `VERSION there reads ${readFileSync(version, 'utf8').trim()}` : 'its work dir is under the agent state directory'}.\n`);
   if (ONCE) return 0;
   out.write(
     [

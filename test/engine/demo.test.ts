@@ -20,7 +20,7 @@ function runDemo(timeoutMs: number): Promise<{ code: number | null; output: stri
 }
 
 describe('make demo', () => {
-  it('with DEMO_ONCE=1 runs the quick start to Succeeded, promoting prod and its canary, and exits 0', async () => {
+  it('with DEMO_ONCE=1 runs the quick start to Succeeded, promoting prod and its canary, with a local agent serving a script host, and exits 0', async () => {
     const { code, output } = await runDemo(150_000);
     expect(code, output).toBe(0);
     // Not a terminal: no colours, each change printed once.
@@ -37,6 +37,11 @@ describe('make demo', () => {
       expect(output).toMatch(new RegExp(`^${target} +registry\\.local/shop/web:1\\.1\\.0 +\\d$`, 'm'));
     }
     expect(output).toMatch(/History \(pglite:memory\): 4 deployments, 8 stage runs, 2 audited actions\./);
+    // The second kind of target: a script host served by a local agent the demo starts from its credential Secret.
+    expect(output).toMatch(/✔ local agent host-pre started from Secret default\/shipway-agent-host-pre, dialing 127\.0\.0\.1:\d+ over QUIC/);
+    expect(output).toContain('→ worker-1-1-0 (worker on the script host host-pre, through its agent): Succeeded');
+    expect(output).toMatch(/^host-pre +script +Online +1\.1\.0$/m);
+    expect(output).toContain("Release shop/worker-1-1-0 Succeeded: the agent ran the worker's install script on host-pre; VERSION there reads 1.1.0.");
     const scratch = /log in (\S+)\/operator\.log/.exec(output)?.[1];
     expect(scratch).toBeDefined();
     expect(existsSync(scratch!)).toBe(false);
