@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
@@ -243,7 +243,8 @@ describe('stop_service and start_service', () => {
     const pid = child.pid!;
     leftovers.push(pid);
     await writeFile(join(dir, 'svc.pid'), `${pid}\n`);
-    await waitFor(() => processAlive(pid));
+    // Alive is not enough: until bash has run the trap and exec'd sleep, a SIGTERM still ends it.
+    await waitFor(() => processAlive(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
     return pid;
   }
 

@@ -114,7 +114,7 @@ describe('health_check executor', () => {
   it('fails a try that gets no answer within timeoutSeconds', async () => {
     const started = Date.now();
     const outcome = await executor.run(taskContext(check({ url: `${base}/hang`, timeoutSeconds: 1 })));
-    expect(outcome).toMatchObject({ status: 'failed', error: `GET ${base}/hang: no answer within 1s (the only try failed)` });
+    expect(outcome).toMatchObject({ status: 'failed', error: `GET ${base}/hang: no answer within 1 s (the only try failed)` });
     expect(Date.now() - started).toBeLessThan(3000);
   });
 

@@ -7,7 +7,7 @@
  * They register as `task:<type>`: a pipeline `script` task and a `script` deployment are different work
  * with different configs, and one registry holds both.
  */
-import { connect } from 'node:net';
+import { httpProbe, tcpProbe, type Probe } from '../../../operator/src/tasks/health-probes.ts';
 import { lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -190,7 +190,6 @@ class HostWork {
 // health_check
 
 /** One try: resolves with what it saw when healthy, throws with what was wrong otherwise. */
-type Probe = (timeoutMs: number, signal: AbortSignal) => Promise<string>;
 
 /**
  * Passes after `successThreshold` consecutive successes; fails once more than `retry` tries failed, tries
@@ -255,44 +254,7 @@ async function healthProbe(spec: HealthCheckConfig, work: HostWork): Promise<{ p
   }
 }
 
-function httpProbe(url: string, expectStatus: number | undefined): Probe {
-  return async (timeoutMs, signal) => {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if ((error as Error).name === 'TimeoutError') throw new Error(`no answer within ${timeoutMs / 1000} s`);
-      // fetch says only "fetch failed"; the cause names the connection problem.
-      const cause = (error as Error).cause;
-      throw new Error(cause instanceof Error ? cause.message : errorText(error));
-    }
-    await response.body?.cancel().catch(() => undefined);
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    const healthy = expectStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === expectStatus;
-    if (!healthy) throw new Error(`${status}, expected ${expectStatus ?? 'a 2xx status'}`);
-    return status;
-  };
-}
 
-function tcpProbe(host: string, port: number): Probe {
-  return (timeoutMs, signal) =>
-    new Promise((resolvePromise, reject) => {
-      const socket = connect({ host, port });
-      const finish = (error?: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (error === undefined) resolvePromise('connected');
-        else reject(error instanceof Error ? error : new Error(String(error)));
-      };
-      const onAbort = () => finish(signal.reason);
-      const timer = setTimeout(() => finish(new Error(`no connection within ${timeoutMs / 1000} s`)), timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => finish());
-      socket.once('error', (error) => finish(error));
-    });
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // backup and retention

@@ -3,14 +3,13 @@
  * after `successThreshold` consecutive successes and fails once more than `retry` tries failed, tries
  * `intervalSeconds` apart — as a Kubernetes probe with failureThreshold = retry + 1.
  */
-import { connect } from 'node:net';
+import { httpProbe, tcpProbe, type Probe } from './health-probes.ts';
 import { sleep } from '../runtime/sleep.ts';
 import { errorMessage, guarded, permanentFailure } from './task-outcome.ts';
 import type { TaskContext, TaskExecutor, TaskOutcome } from './task-executor.ts';
 import { expandVariables } from '../planning/variable-text.ts';
 
 /** One try: resolves with what it saw when healthy, throws with what was wrong otherwise. */
-type Probe = (timeoutMs: number, signal: AbortSignal) => Promise<string>;
 
 export function createHealthCheckExecutor(): TaskExecutor {
   return {
@@ -71,42 +70,4 @@ async function runHealthCheck(context: TaskContext): Promise<TaskOutcome> {
   }
 }
 
-function httpProbe(url: string, expectStatus: number | undefined): Probe {
-  return async (timeoutMs, signal) => {
-    let response: Response;
-    try {
-      response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
-    } catch (error) {
-      if (signal.aborted) throw signal.reason;
-      if ((error as Error).name === 'TimeoutError') throw new Error(`no answer within ${timeoutMs / 1000}s`);
-      // fetch says only "fetch failed"; the cause names the connection problem.
-      const cause = (error as Error).cause;
-      throw new Error(cause instanceof Error ? cause.message : errorMessage(error));
-    }
-    // The body is not needed, but must be consumed so the connection is released.
-    await response.body?.cancel().catch(() => undefined);
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    const healthy = expectStatus === undefined ? response.status >= 200 && response.status < 300 : response.status === expectStatus;
-    if (!healthy) throw new Error(`${status}, expected ${expectStatus ?? 'a 2xx status'}`);
-    return status;
-  };
-}
 
-function tcpProbe(host: string, port: number): Probe {
-  return (timeoutMs, signal) =>
-    new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
-      const finish = (error?: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.destroy();
-        if (error === undefined) resolve('connected');
-        else reject(error);
-      };
-      const onAbort = () => finish(signal.reason);
-      const timer = setTimeout(() => finish(new Error(`no connection within ${timeoutMs / 1000}s`)), timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.once('connect', () => finish());
-      socket.once('error', (error) => finish(error));
-    });
-}
