@@ -163,6 +163,30 @@ describe('agent hub with agents over QUIC', () => {
     expect(batches.map((m) => m.seq)).toEqual(batches.map((_, i) => i));
   });
 
+  it('across an operator restart, takes the result the agent re-delivers for a task the new operator asks for again', async () => {
+    const first = await side.startHub(certs);
+    const port = first.port;
+    const token = await side.register('edge-restart');
+    const running = await startAgent({ port, agentId: 'edge-restart', caPem: certs.caPem, token, reconnect: { initialMs: 100, maxMs: 300 } });
+    agents.push(running);
+    await until(() => first.isConnected('edge-restart'), 10_000);
+    const task = markerTask({ markerDir: markers, sleepMs: 1000 });
+    const lost = first.dispatch('edge-restart', task, {}, AbortSignal.timeout(20_000)).then(() => 'resolved', (error: Error) => error.message);
+    await eventually(async () => (await runsOf(markers, task.taskId)).started === 1, { intervalMs: 20 });
+    await first.stop();
+    expect(await lost).toBe('the agent hub is stopped');
+    await until(() => running.logs.some((line) => line.startsWith(`task ${task.taskId}: succeeded`)), 5000);
+    const second = await side.startHub(certs, { port });
+    try {
+      await until(() => running.logs.includes(`task ${task.taskId}: result delivered after a reconnect`), 10_000);
+      await expect(second.dispatch('edge-restart', task, {}, AbortSignal.timeout(5000))).resolves.toMatchObject({ taskId: task.taskId, status: 'succeeded' });
+      expect(await runsOf(markers, task.taskId)).toEqual({ started: 1, finished: 1 });
+    } finally {
+      await running.agent.stop(0);
+      await second.stop();
+    }
+  });
+
   it('keeps one session per agent id: a new one replaces the old', async () => {
     const first = await agent('edge-twice');
     await until(() => hub.isConnected('edge-twice'), 10_000);

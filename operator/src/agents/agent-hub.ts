@@ -15,7 +15,7 @@
  * `agent:<spec.agent>` for an app the Target's own rows (`namespace/name`) do not know yet.
  */
 import { createHash } from 'node:crypto';
-import { redactMessage, type ControlAckMessage, type ControlMessage, type InstalledApp, type LogMessage, type ProgressMessage, type ResultMessage, type StatusReportMessage, type TaskAssignMessage } from '../protocol/messages.ts';
+import { type ControlAckMessage, type ControlMessage, type InstalledApp, type LogMessage, type ProgressMessage, type ResultMessage, type StatusReportMessage, type TaskAssignMessage } from '../protocol/messages.ts';
 import type { QuicSettings } from '../protocol/quic-transport.ts';
 import type { Repository } from '../storage/index.ts';
 import { AgentServer, type AgentSession, type CredentialVerdict } from './agent-server.ts';
@@ -166,7 +166,7 @@ export class AgentHub {
     };
     this.pending.set(task.taskId, entry);
     try {
-      const early = this.claim(task.taskId);
+      const early = this.claim(agentId, task.taskId);
       if (early) return early;
       let previous: AgentSession | undefined;
       for (;;) {
@@ -298,10 +298,11 @@ export class AgentHub {
     }
   }
 
-  private claim(taskId: string): ResultMessage | undefined {
-    const entry = this.unclaimed.get(taskId);
+  private claim(agentId: string, taskId: string): ResultMessage | undefined {
+    const key = `${agentId}\n${taskId}`;
+    const entry = this.unclaimed.get(key);
     if (!entry) return undefined;
-    this.unclaimed.delete(taskId);
+    this.unclaimed.delete(key);
     return Date.now() - entry.at <= UNCLAIMED_RESULT_TTL_MS ? entry.result : undefined;
   }
 
@@ -314,7 +315,7 @@ export class AgentHub {
     }
     // Nobody waits (e.g. the operator restarted and the engine has not asked again yet). The agent keeps the
     // result in its journal and answers a later dispatch with it; this copy only saves that round trip.
-    this.unclaimed.set(message.taskId, { result, at: Date.now() });
+    this.unclaimed.set(`${agentId}\n${message.taskId}`, { result, at: Date.now() });
     for (const key of this.unclaimed.keys()) {
       if (this.unclaimed.size <= MAX_UNCLAIMED_RESULTS) break;
       this.unclaimed.delete(key);
@@ -330,7 +331,10 @@ export class AgentHub {
       void previous.close('replaced by a new session of the same agent');
     }
     const { hello } = session;
-    this.log(`agent ${agentId} connected from ${session.remote}: ${JSON.stringify(redactMessage({ ...hello, installed: [] }))} with ${hello.installed.length} installed app(s)`);
+    this.log(
+      `agent ${agentId} connected from ${session.remote}: version ${hello.agentVersion} on ${hello.hostname}, runs ${hello.capabilities.join(', ') || 'nothing'}; ` +
+        `${hello.installed.length} installed app(s), ${hello.runningTasks.length} running task(s), ${hello.unacknowledgedResults.length} result(s) to re-send`,
+    );
     for (const wake of [...this.sessionWaiters]) wake();
     void this.record(`agent ${agentId}: recording the connection`, async () => {
       await this.o.repo.recordAgentHeartbeat(agentId, { version: hello.agentVersion });

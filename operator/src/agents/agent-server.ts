@@ -10,8 +10,8 @@
  * the session. Nothing a peer sends can throw out of here: the server keeps serving every other agent.
  */
 import { randomUUID } from 'node:crypto';
-import { advanceTaskStream, checkRoute, NEW_TASK_STREAM, type Channel, type TaskStream } from '../protocol/channels.ts';
-import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames, type FrameError } from '../protocol/framing.ts';
+import { advanceTaskStream, checkRoute, NEW_TASK_STREAM, type TaskStream } from '../protocol/channels.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from '../protocol/framing.ts';
 import {
   isCompatibleProtocol,
   LIMITS,
@@ -104,8 +104,6 @@ class FramedStream {
     this.stream.abort(reason);
   }
 }
-
-const errorCode = (error: FrameError): string => error.code;
 
 /** One connection's state: its control stream, its bad-message count, and the session once hello passed. */
 class Connection {
@@ -249,7 +247,7 @@ export class TaskChannel {
       if ('error' in event) {
         if (event.error.code === 'stream_error') return;
         this.session.strike(event.error.message);
-        this.framed.replyError(errorCode(event.error), event.error.message, event.error.about?.id);
+        this.framed.replyError(event.error.code, event.error.message, event.error.about?.id);
         if (event.error.fatal) return;
         continue;
       }
@@ -369,12 +367,12 @@ export class AgentServer {
         if ('error' in event) {
           if (event.error.code === 'stream_error') break;
           connection.strike(event.error.message);
-          control.replyError(errorCode(event.error), event.error.message, event.error.about?.id);
+          control.replyError(event.error.code, event.error.message, event.error.about?.id);
           if (event.error.fatal) break;
           continue;
         }
         const message = event.message;
-        const misrouted = checkRoute(message, 'control' satisfies Channel, 'agent');
+        const misrouted = checkRoute(message, 'control', 'agent');
         if (misrouted) {
           connection.strike(misrouted);
           control.replyError('wrong_stream', misrouted, message.id);
