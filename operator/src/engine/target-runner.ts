@@ -417,6 +417,19 @@ export class TargetRunner {
     this.update(job, (w) => (w.verify = { attempt: job.attempt, step: job.stepIndex, state: masked ? 'failed' : 'succeeded', ...(masked ? { error: masked } : {}) }));
   }
 
+  /** The history row of a rollback, written before it starts (found again when the request repeats). */
+  private rollbackRow(job: TargetJob, key: string, unit: DeployUnit, version: string | undefined, previous: string | undefined, reason: string): Promise<Deployment> {
+    return this.o.repo.recordDeployment({
+      ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
+      version: version ?? 'previous',
+      previousVersion: previous ?? null,
+      operation: 'rollback',
+      status: 'running',
+      error: this.o.mask(reason).slice(0, 4000),
+      startedAt: this.now(),
+    });
+  }
+
   /** The deployments a rollback undid are marked so, for history and the ReleaseApp's status. */
   private async markRolledBack(job: TargetJob, target: string): Promise<void> {
     const { repo } = this.o;
@@ -445,15 +458,7 @@ export class TargetRunner {
     const installed = { ...job, installations: await this.installationsOf(job) };
     const unit = job.units[0]!;
     const current = installed.installations[unit.app];
-    const row = await repo.recordDeployment({
-      ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
-      version: toVersion ?? current?.previousVersion ?? 'previous',
-      previousVersion: current?.version ?? null,
-      operation: 'rollback',
-      status: 'running',
-      error: this.o.mask(reason).slice(0, 4000),
-      startedAt: this.now(),
-    });
+    const row = await this.rollbackRow(job, key, unit, toVersion ?? current?.previousVersion, current?.version, reason);
     let error: string | undefined;
     if (row.status === 'succeeded' || row.status === 'failed') {
       error = row.status === 'failed' ? (row.error ?? 'failed') : undefined;
@@ -492,15 +497,7 @@ export class TargetRunner {
     if (isAgentTarget(job.target)) return this.rollbackOnAgent(job, round, toVersion, reason, signal);
     const observed = await driver.observe(job.target).catch(() => undefined);
     const unit = job.units[0]!;
-    const row = await repo.recordDeployment({
-      ...deploymentIdentity(job, unit, `${key}/${unit.app}`),
-      version: toVersion ?? observed?.version ?? 'previous',
-      previousVersion: observed?.version ?? null,
-      operation: 'rollback',
-      status: 'running',
-      error: this.o.mask(reason).slice(0, 4000),
-      startedAt: this.now(),
-    });
+    const row = await this.rollbackRow(job, key, unit, toVersion ?? observed?.version, observed?.version, reason);
     if (row.status === 'succeeded' || row.status === 'failed') {
       this.update(job, (w) => (w.rollback = { round, state: row.status === 'succeeded' ? 'succeeded' : 'failed', ...(row.status === 'failed' ? { error: row.error ?? 'failed' } : {}) }));
       return;
