@@ -5,6 +5,7 @@
  * before every connection attempt, so a rotated Secret is picked up without a restart.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -140,10 +141,16 @@ export async function loadAgentConfig(cliFlags: AgentFlags): Promise<AgentConfig
   const tokenPath = fromSecret ? join(credentialPath, 'token') : credentialPath;
   const grace = flags.shutdownGrace === undefined ? DEFAULT_SHUTDOWN_GRACE_SECONDS : Number(flags.shutdownGrace);
   if (!Number.isFinite(grace) || grace < 0) throw new AgentConfigError(`--shutdown-grace must be a number of seconds, got ${JSON.stringify(flags.shutdownGrace)}`);
+  const serverName = flags.serverName ?? host;
+  if (isIP(serverName)) {
+    throw new AgentConfigError(
+      `the server name ${serverName} is an IP address, which the QUIC library cannot check a certificate against: give --server-name, a DNS name the operator certificate carries (its agent endpoint host names)`,
+    );
+  }
   const config: AgentConfig = {
     host,
     port,
-    serverName: flags.serverName ?? host,
+    serverName,
     agentId,
     stateDir: resolve(flags.stateDir ?? join(homedir(), '.shipway-agent', agentId)),
     shutdownGraceMs: grace * 1000,

@@ -39,7 +39,7 @@ describe('agent configuration', () => {
     await writeFile(join(dir, 'ca.pem'), CA);
     await writeFile(
       join(dir, 'agent.yaml'),
-      ['server: 10.0.0.5:7443', 'agent-id: edge-3', 'credential-file: secret/token', 'ca-file: ca.pem', 'state-dir: state', 'shutdown-grace: 5', 'quic:', '  maxIdleTimeoutMs: 20000'].join('\n'),
+      ['server: 10.0.0.5:7443', 'server-name: ops.example', 'agent-id: edge-3', 'credential-file: secret/token', 'ca-file: ca.pem', 'state-dir: state', 'shutdown-grace: 5', 'quic:', '  maxIdleTimeoutMs: 20000'].join('\n'),
     );
     const config = await loadAgentConfig({ config: join(dir, 'agent.yaml'), agentId: 'edge-3b' });
     expect(config).toMatchObject({ host: '10.0.0.5', agentId: 'edge-3b', stateDir: join(dir, 'state'), shutdownGraceMs: 5000, quic: { maxIdleTimeoutMs: 20_000 } });
@@ -52,8 +52,18 @@ describe('agent configuration', () => {
     [{ server: 'h:99999' }, '--server must be host:port'],
     [{ server: 'h:1' }, '--credential-file is required'],
     [{ server: 'h:1', credentialFile: '/nonexistent/token' }, 'cannot read the credential file /nonexistent/token: ENOENT'],
+    [{ server: '10.0.0.5:7443', credentialFile: '/nonexistent/token' }, 'cannot read the credential file'],
   ])('refuses %j: %s', async (flags, message) => {
     await expect(loadAgentConfig(flags)).rejects.toThrow(message);
+  });
+
+  it('asks for a DNS server name when the server is given by IP address', async () => {
+    const secret = await tempDir();
+    await writeFile(join(secret, 'agent-id'), 'edge-ip');
+    await writeFile(join(secret, 'token'), 'swa_x');
+    await writeFile(join(secret, 'ca.crt'), CA);
+    await expect(loadAgentConfig({ server: '10.0.0.5:7443', credentialFile: secret })).rejects.toThrow('give --server-name, a DNS name the operator certificate carries');
+    await expect(loadAgentConfig({ server: '10.0.0.5:7443', credentialFile: secret, serverName: 'shipway-agents.example' })).resolves.toMatchObject({ host: '10.0.0.5', serverName: 'shipway-agents.example' });
   });
 
   it('refuses an unknown key in the config file and a token file without agent id', async () => {

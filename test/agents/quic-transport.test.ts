@@ -80,6 +80,10 @@ describe('QUIC transport', () => {
     await expect(connectQuic({ host: '127.0.0.1', port: server.port, serverName, caPem: await ca(), settings: SHORT })).rejects.toThrow('TLS verification');
   });
 
+  it('says that an IP address cannot be the server name, instead of failing the handshake', async () => {
+    await expect(connectQuic({ host: '127.0.0.1', port: server.port, serverName: '127.0.0.1', caPem: certs.caPem })).rejects.toThrow('use a DNS name the server certificate carries');
+  });
+
   it('turns away a QUIC client of another application protocol (ALPN)', async () => {
     const attempt = QUICClient.createQUICClient(
       {

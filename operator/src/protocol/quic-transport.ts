@@ -7,6 +7,7 @@
  * what was chosen instead and what the measurements showed.
  */
 import { webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
 import Logger, { Handler, LogLevel } from '@matrixai/logger';
 import { events as quicEvents, QUICClient, QUICServer, type QUICConnection, type QUICStream } from '@matrixai/quic';
 
@@ -255,6 +256,9 @@ export async function startQuicServer(options: QuicServerOptions): Promise<QuicS
 
 /** Dials the operator; rejects when the handshake fails (unreachable, certificate refused, timeout). */
 export async function connectQuic(options: QuicClientOptions): Promise<QuicSession> {
+  // Measured: the library's verification matches the name against DNS SANs only, so an IP address never
+  // verifies (even with an IP SAN); say so instead of failing the handshake with a bare TlsFail.
+  if (isIP(options.serverName)) throw new Error(`server name ${options.serverName} is an IP address, which cannot be verified over QUIC here: use a DNS name the server certificate carries`);
   const settings = { ...QUIC_SETTINGS, ...options.settings };
   const timer = Math.min(settings.handshakeTimeoutMs, settings.maxIdleTimeoutMs || Infinity);
   const client = await QUICClient.createQUICClient(
