@@ -433,8 +433,11 @@ export class Agent {
     const running = this.running.get(taskId);
     if (running) {
       this.log(`task ${taskId}: sent again by the operator while running; continuing on the new stream`);
-      await channel.send({ v: 1, type: 'task_ack', taskId, status: 'duplicate' });
+      // Attached before anything awaits: the task may end any moment, and its result must go to this stream.
+      // The acknowledgement still goes first, since a stream writes in call order.
+      const acknowledged = channel.send({ v: 1, type: 'task_ack', taskId, status: 'duplicate' });
       running.execution.attach(channel);
+      await acknowledged;
       return running.execution;
     }
     const finished = this.journal.get(taskId);
@@ -461,11 +464,12 @@ export class Agent {
     const execution = new TaskExecution({ assign, executors: this.o.executors, stateDir: this.o.stateDir, ...(this.o.abortGraceMs !== undefined ? { abortGraceMs: this.o.abortGraceMs } : {}) });
     const record: Running = { execution, assign, done: Promise.resolve() };
     this.running.set(taskId, record);
-    await channel.send({ v: 1, type: 'task_ack', taskId, status: 'accepted' }).catch(() => undefined);
+    const acknowledged = channel.send({ v: 1, type: 'task_ack', taskId, status: 'accepted' }).catch(() => undefined);
     execution.attach(channel);
     this.log(`task ${taskId}: ${assign.kind} ${assign.operation} of ${assign.app} ${assign.version} (${execution.type}) started`);
     this.report(assign, 'running', 0);
     record.done = this.complete(record).catch((error: unknown) => this.log(`task ${taskId}: ${describe(error)}`));
+    await acknowledged;
     return execution;
   }
 
