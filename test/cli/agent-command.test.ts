@@ -52,7 +52,7 @@ describe('shipway agent and shipway instances', () => {
   }, 60_000);
 
   it('lists the instances of an app with their versions and a version summary', async () => {
-    const database = await openDatabase({ dataDir: join(dir, 'db') });
+    const database = await openDatabase({ driver: 'pglite', dataDir: join(dir, 'db') });
     const repo = createRepository(database.db);
     for (const [target, version] of [['shop/web-1', '1.2.0'], ['shop/web-2', '1.2.0'], ['shop/web-3', '1.1.0']] as const) {
       await repo.upsertTargetInstallation({ target, app: 'web', version, previousVersion: '1.0.0', state: 'installed', installedAt: new Date('2026-11-27T10:00:00Z') });

@@ -23,7 +23,8 @@ export interface AgentCommandOptions {
 type Out = (line: string) => void;
 
 async function withRepository<T>(options: AgentCommandOptions, work: (repo: Repository) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ ...(options.databaseUrl ? { url: options.databaseUrl } : {}), ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  // An explicit --data-dir is the embedded database there, whatever DATABASE_URL says.
+  const database = await openDatabase(options.dataDir && !options.databaseUrl ? { driver: 'pglite', dataDir: options.dataDir } : { ...(options.databaseUrl ? { url: options.databaseUrl } : {}) });
   try {
     return await work(createRepository(database.db));
   } finally {

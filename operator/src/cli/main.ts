@@ -55,7 +55,8 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
       .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
       .option('--database-url <url>', "the operator's PostgreSQL URL (default: DATABASE_URL)")
       .option('--data-dir <dir>', "the operator's PGlite data directory");
-  const withEnv = (options: AgentCommandOptions) => ({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL });
+  // An explicit --data-dir means the embedded database there, whatever DATABASE_URL says.
+  const withEnv = (options: AgentCommandOptions) => ({ ...options, databaseUrl: options.databaseUrl ?? (options.dataDir ? undefined : process.env.DATABASE_URL) });
   const agent = program.command('agent').description('Agent credentials: issue, revoke, list.');
   storeOptions(agent.command('issue').description('Issue a new credential for an agent (into Secret shipway-agent-<id>); the old one stops working.').argument('<agent-id>'))
     .option('--namespace <ns>', "the operator's namespace, where credential Secrets live", 'default')
