@@ -11,7 +11,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { AgentOperation, AgentTaskContext, AgentTaskResult } from '../../agent/src/executors/agent-executor.ts';
-import { connectDocker } from '../../agent/src/executors/docker-engine.ts';
+import { connectDocker, imageExists, pullImage } from '../../agent/src/executors/docker-engine.ts';
 import {
   DOCKER_LABELS,
   DockerExecutor,
@@ -64,6 +64,7 @@ describeWithDocker('docker executor', () => {
         network: 'host',
         restartPolicy: 'unless-stopped',
         keepData: true,
+        keepImages: 10,
         ...settings,
         env: { HTTP_PORT: String(port), ...settings.env },
       },
@@ -320,6 +321,41 @@ describeWithDocker('docker executor', () => {
     const { result } = await run('install', app, 'v1', { ...config(port), engine: { host: `unix://${stateDir}/no-such-docker.sock` } });
     expect(result).toMatchObject({ status: 'failed', installed: false });
     expect(result.error).toMatch(new RegExp(`^cannot reach the Docker engine at unix://${stateDir}/no-such-docker.sock: connect ENOENT`));
+  });
+
+  it('after each deploy the app\'s images beyond keepImages are removed, never the running or the previous one', async () => {
+    const { app, port, url } = await newApp();
+    // A repository of its own in the registry (tags r1..r4 of the v1 image), so no other test's images are pruned.
+    const repository = `${environment.registry}/prune-${randomBytes(4).toString('hex')}`;
+    const tags = ['r1', 'r2', 'r3', 'r4'];
+    await pullImage(docker, environment.image, 'v1', { signal: AbortSignal.timeout(60_000), log: () => undefined });
+    for (const tag of tags) {
+      await docker.getImage(`${environment.image}:v1`).tag({ repo: repository, tag });
+      const pushed = (await docker.getImage(`${repository}:${tag}`).push({ authconfig: { serveraddress: environment.registry } })) as NodeJS.ReadableStream;
+      await new Promise((resolve, reject) => docker.modem.followProgress(pushed, (error) => (error ? reject(error) : resolve(undefined))));
+      await docker.getImage(`${repository}:${tag}`).remove();
+    }
+    const settings = { ...config(port, { keepImages: 2, healthCheck: { url: url('health'), timeoutSeconds: 10 } }), image: repository };
+    const present = async () => {
+      const found: string[] = [];
+      for (const tag of tags) if (await imageExists(docker, `${repository}:${tag}`)) found.push(tag);
+      return found;
+    };
+
+    await run('install', app, 'r1', settings);
+    await run('update', app, 'r2', settings);
+    expect(await present()).toEqual(['r1', 'r2']);
+    const third = await run('update', app, 'r3', settings);
+    expect(third.logs).toContain(`removed image ${repository}:r1 (keeping the 2 most recently used)`);
+    expect(await present()).toEqual(['r2', 'r3']);
+    await run('update', app, 'r4', settings);
+    expect(await present()).toEqual(['r3', 'r4']);
+
+    // The previous image stayed, so the rollback needs no registry; going back to r3 makes r4 the previous one.
+    const back = await run('rollback', app, '', settings);
+    expect(back.result).toMatchObject({ status: 'succeeded', version: 'r3', previousVersion: 'r4' });
+    expect(back.logs).toContain(`${repository}:r3 is present, not pulling`);
+    expect(await present()).toEqual(['r3', 'r4']);
   });
 
   it('a swap interrupted by an agent crash is undone by the next task', async () => {

@@ -7,8 +7,14 @@
  * container that was running (its own settings, not today's). rollback runs the previous image (or the given
  * version) the same way; uninstall removes the container and, unless keepData, its named volumes.
  *
- * What the executor must remember across tasks (current and previous image, a swap in progress) lives in
- * `<stateDir>/docker/<container>.json`; the labels on the container are the truth about what runs now.
+ * What the executor must remember across tasks (current and previous image, a swap in progress, the images it
+ * pulled) lives in `<stateDir>/docker/<container>.json`; the labels on the container are the truth about what
+ * runs now.
+ *
+ * Image retention: after each successful deploy the images of the app beyond `keepImages` (most recently used
+ * first) are removed from the engine. Only images this executor deployed are candidates — whatever else the host
+ * holds is not ours to judge — and the running and previous ones always stay, so a rollback never needs the
+ * registry.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -65,7 +71,7 @@ export interface DockerExecutorOptions {
   healthIntervalMs?: number;
 }
 
-const DEFAULTS = { restartPolicy: 'unless-stopped', healthTimeoutSeconds: 60, keepData: true } as const;
+const DEFAULTS = { restartPolicy: 'unless-stopped', healthTimeoutSeconds: 60, keepData: true, keepImages: 10 } as const;
 const OUTPUT_LINES = 100;
 const OUTPUT_BYTES = 16 * 1024;
 const CONTAINER_LOG_LINES = 30;
@@ -86,6 +92,8 @@ interface DockerAppState {
   previous?: Deployed;
   /** Set while the old container is parked: the restart policy it gets back when it is restored. */
   parked?: { restartPolicy: RestartPolicy };
+  /** Images this executor deployed for the app, most recently used first: the candidates of image retention. */
+  images?: { image: string; usedAt: string }[];
 }
 
 export class DockerExecutor implements AgentExecutor<DockerExecutorConfig> {
@@ -184,6 +192,9 @@ class DockerTask {
       this.log(`${image} is present, not pulling`);
     }
     this.progress(30, `pulled ${image}`);
+    // On record from now on, also if the deploy fails: the image is on the host either way.
+    state.images = [{ image, usedAt: new Date().toISOString() }, ...(state.images ?? []).filter((entry) => entry.image !== image)];
+    await this.writeState(state);
     await this.ensureNamedVolumes();
 
     const parked = current ? await this.park(current, state) : undefined;
@@ -217,7 +228,9 @@ class DockerTask {
     if (parked) await removeIgnoringMissing(parked.container, { force: true });
     const deployed = { image, version };
     const previous = before && before.version !== version ? before : state.previous;
-    await this.writeState({ current: deployed, previous, parked: undefined });
+    const done = { current: deployed, previous, images: state.images };
+    await this.writeState(done);
+    await this.pruneImages(done);
     this.progress(100, `${this.name} runs ${image}`);
     return {
       status: 'succeeded',
@@ -257,7 +270,10 @@ class DockerTask {
         }
       }
     }
-    await rm(this.statePath, { force: true });
+    // The images stay on record, so a later install of the app still prunes them.
+    const { images } = await this.readState();
+    if (images && images.length > 0) await this.writeState({ images });
+    else await rm(this.statePath, { force: true });
     this.progress(100, `${this.name} uninstalled`);
     if (failures.length > 0) {
       return { ...this.failed(`${this.name} was removed but not all of its volumes: ${failures.join('; ')}`), installed: false };
@@ -404,6 +420,30 @@ class DockerTask {
         ...(binds.length > 0 ? { Binds: binds } : {}),
       },
     };
+  }
+
+  /**
+   * Removes the app's images beyond `keepImages`. A failure to remove one (in use by another container, the
+   * engine busy) is logged and the image stays on record for the next deploy: retention never fails a deploy.
+   */
+  private async pruneImages(state: DockerAppState): Promise<void> {
+    const keep = this.settings.keepImages ?? DEFAULTS.keepImages;
+    const images = state.images ?? [];
+    const protectedImages = new Set([state.current?.image, state.previous?.image].filter((image) => image !== undefined));
+    const candidates = images.slice(keep).filter((entry) => !protectedImages.has(entry.image));
+    if (candidates.length === 0) return;
+    const gone = new Set<string>();
+    for (const { image } of candidates) {
+      try {
+        await this.docker.getImage(image).remove();
+        this.log(`removed image ${image} (keeping the ${keep} most recently used)`);
+        gone.add(image);
+      } catch (error) {
+        if (engineStatus(error) === 404) gone.add(image);
+        else this.log(`keeping image ${image}: ${engineMessage(error)}`);
+      }
+    }
+    await this.writeState({ ...state, images: images.filter((entry) => !gone.has(entry.image)) });
   }
 
   /** Named volumes are created up front with the app's label, so it is clear whose data they hold. */

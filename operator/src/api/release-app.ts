@@ -46,6 +46,12 @@ const DockerSettings = Obj({
     timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   })),
   keepData: Type.Boolean({ default: true, description: 'On uninstall, keep volumes.' }),
+  keepImages: Type.Integer({
+    minimum: 2,
+    maximum: 100,
+    default: 10,
+    description: "Images of this app the agent pulled that stay on the host; older ones are removed after each deploy. The running and the previous image (the rollback's) always stay.",
+  }),
 });
 
 const ScriptTimeouts = Obj({
