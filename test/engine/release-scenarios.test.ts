@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useEngine, workloads } from './engine-fixture.ts';
+import { main } from '../../operator/src/cli/main.ts';
 
 // Retention keeps two finished Releases per namespace; the scenarios make at most two each, but one.
 const engine = useEngine({ keepFinished: 2 });
@@ -149,6 +150,37 @@ ${release(ns, 'r', `  environments: [{ name: pre, promotion: auto }]`)}`);
     const history = await engine.history(ns, 'r');
     expect(history.deployments.filter((d) => d.operation === 'rollback').map((d) => `${d.target}:${d.version}:${d.status}`)).toEqual([`${ns}/b:1.0.0:succeeded`]);
   }, 90_000);
+
+  it('shipway rollback rolls a batch of targets back to a named version, follows it, and rollback-status shows it', async () => {
+    const ns = await engine.namespace('batch-rollback');
+    await engine.apply(workloads(ns, 'pre', ['a', 'b', 'c']));
+    await engine.apply(release(ns, 'r', `  environments: [{ name: pre, promotion: auto, strategy: { type: rolling, rolling: { batchSize: 3 } } }]`));
+    await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Succeeded', 'succeeds');
+    const shipway = async (...args: string[]) => {
+      const out: string[] = [];
+      const code = await main([...args, '-n', ns, '--kubeconfig', engine.cluster.kubeconfigPath], { out: (l) => out.push(l), err: (l) => out.push(l) });
+      return { code, out: out.join('\n') };
+    };
+
+    const typo = await shipway('rollback', 'r', '--target', 'b,zz', '--actor', 'ops', '--timeout', '30');
+    expect(typo).toMatchObject({ code: 1, out: expect.stringContaining('rollback refused: target zz has not been deployed by this release') });
+
+    const batch = await shipway('rollback', 'r', '--target', 'b', '--target', 'c', '--to-version', '0.9.0', '--actor', 'ops', '--comment', 'bad cache', '--timeout', '60');
+    expect(batch.out).toContain('accepted: rollback requested by ops: bad cache for b, c to 0.9.0');
+    expect(batch.out).toMatch(/pre\/b: RolledBack \(to 0\.9\.0\)/);
+    expect(batch.code).toBe(0);
+    expect(await engine.image(ns, 'b')).toBe('registry.local/web:0.9.0');
+    expect(await engine.image(ns, 'c')).toBe('registry.local/web:0.9.0');
+    expect(await engine.image(ns, 'a')).toBe('registry.local/web:1.1.0');
+    const history = await engine.history(ns, 'r');
+    expect(history.deployments.filter((d) => d.operation === 'rollback').map((d) => `${d.target}:${d.version}:${d.status}`).sort()).toEqual([`${ns}/b:0.9.0:succeeded`, `${ns}/c:0.9.0:succeeded`]);
+
+    const status = await shipway('rollback-status', 'r', '-o', 'json');
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.out) as { targets: { target: string; phase: string; to: string }[]; lastAction: { result: string; target: string } };
+    expect(parsed.targets.map((t) => `${t.target}:${t.phase}:${t.to}`)).toEqual(['b:RolledBack:0.9.0', 'c:RolledBack:0.9.0']);
+    expect(parsed.lastAction).toMatchObject({ result: 'Applied', target: 'b,c' });
+  }, 120_000);
 
   it('keeps the newest finished Releases of a namespace and deletes older ones, keeping their history', async () => {
     const ns = await engine.namespace('retention');

@@ -31,6 +31,19 @@ describe('release flow', () => {
     expect(w.effects('event').map((e) => (e as { reason: string }).reason)).toContain('Succeeded');
   });
 
+  it('keeps a target step that quotes a long error within the status schema, the whole error in error', () => {
+    // The runner reports `failed: <error>` as the step; the schema allows 256 characters, and a status
+    // write over the limit is refused (422) on every try, which left the release Deploying for good.
+    const w = new World(spec());
+    w.step();
+    const error = `install of web v404 on a: image registry.local/web:v404 was not found: ${'x'.repeat(400)}`;
+    w.finish('pre', 'a', 'failed', { error, currentStep: `failed: ${error}` });
+    w.step();
+    expect(w.target('pre', 'a').phase).toBe('Failed');
+    expect(w.target('pre', 'a').currentStep).toBe(`failed: ${error}`.slice(0, 256));
+    expect(w.target('pre', 'a').error).toBe(error);
+  });
+
   it('waits for a start action when the first environment is manual', () => {
     const w = new World(spec({ environments: [{ name: 'pre', promotion: 'manual', targets: { names: ['a'] } }] }), { pre: ['a'] });
     w.step();
@@ -243,6 +256,45 @@ describe('actions', () => {
     expect(w.target('prod', 'c').phase).toBe('RolledBack');
     expect(w.target('prod', 'b').phase).toBe('Succeeded');
     expect(w.status.phase).toBe('Succeeded');
+  });
+
+  it('a batch rollback to a version rolls back exactly the named targets to it, and keeps the version in status', () => {
+    const w = new World(spec(), { pre: ['a'], prod: ['b', 'c', 'd'] });
+    w.step();
+    w.finish('pre', 'a');
+    w.step();
+    w.step({ action: 'promote' });
+    for (const t of ['b', 'c', 'd']) {
+      w.finish('prod', t);
+      w.step();
+    }
+    expect(w.status.phase).toBe('Succeeded');
+    w.step({ action: 'rollback', target: 'b,d', rollbackVersion: '0.9.0', actor: 'ops' });
+    expect(w.last.actionResult).toEqual({ result: 'Applied', message: 'rollback requested by ops for b, d to 0.9.0' });
+    expect(w.effects('rollback').map((e) => [(e as { target: string }).target, (e as { toVersion?: string }).toVersion])).toEqual([['b', '0.9.0'], ['d', '0.9.0']]);
+    expect(w.target('prod', 'b').rollbackTo).toBe('0.9.0');
+    w.step(); // asked again with the version from status, as after an operator restart
+    expect(w.effects('rollback').map((e) => (e as { toVersion?: string }).toVersion)).toEqual(['0.9.0', '0.9.0']);
+    w.rolledBack('prod', 'b');
+    w.rolledBack('prod', 'd');
+    w.step();
+    expect(['b', 'c', 'd'].map((t) => w.target('prod', t).phase)).toEqual(['RolledBack', 'Succeeded', 'RolledBack']);
+
+    w.step({ action: 'rollback', target: 'b,c', actor: 'ops' });
+    expect(w.last.actionResult).toEqual({ result: 'Applied', message: 'rollback requested by ops for c; already b (RolledBack)' });
+    expect(w.target('prod', 'c').rollbackTo).toBeUndefined();
+    expect(w.effects('rollback')).toEqual([{ kind: 'rollback', environment: 'prod', target: 'c', round: 1, toVersion: '1.0.0', reason: 'rollback requested by ops', mode: 'update' }]);
+  });
+
+  it('a batch naming a target the release did not deploy is refused whole', () => {
+    const w = new World(spec(), { pre: ['a', 'b'], prod: ['c'] });
+    w.step();
+    w.finish('pre', 'a');
+    w.step();
+    w.step({ action: 'rollback', target: 'a,zz,yy' });
+    expect(w.last.actionResult).toEqual({ result: 'Rejected', message: 'targets zz, yy have not been deployed by this release' });
+    expect(w.target('pre', 'a').phase).toBe('Succeeded');
+    expect(w.effects('rollback')).toEqual([]);
   });
 
   it('rollback of the whole release ends RolledBack', () => {

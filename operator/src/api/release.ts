@@ -164,6 +164,7 @@ export const TargetRun = Obj({
   waitingFor: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the target has not started: a dependency of one of its apps.' })),
   waitingSince: Timestamp(),
   migrated: Type.Optional(Type.Boolean({ description: 'A db_migrate task has run on this target: a rollback past it needs force.' })),
+  rollbackTo: Type.Optional(Type.String({ maxLength: 128, description: 'The version a requested rollback goes back to (shipway.dev/rollback-version).' })),
   startedAt: Timestamp(),
   finishedAt: Timestamp(),
 });
@@ -213,7 +214,7 @@ const Analytics = Obj({
 const LastAction = Obj({
   action: Type.String({ maxLength: 32 }),
   actor: Type.Optional(Type.String({ maxLength: 253 })),
-  target: Type.Optional(Type.String({ maxLength: 253 })),
+  target: Type.Optional(Type.String({ maxLength: 4096, description: 'The target, or several separated by commas.' })),
   result: StringEnum(['Applied', 'Rejected']),
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   at: Type.String({ format: 'date-time' }),

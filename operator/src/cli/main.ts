@@ -4,6 +4,7 @@ import { PathNotFoundError } from './manifest-files.ts';
 import { runOperator, type OperatorCommandOptions } from './operator-command.ts';
 import { runValidate, type Output } from './validate-command.ts';
 import { runAgentIssue, runAgentList, runAgentRevoke, runInstances, type AgentCommandOptions } from './agent-command.ts';
+import { RollbackUsageError, runRollback, runRollbackStatus, type RollbackCommandOptions } from './rollback-command.ts';
 
 const consoleOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -71,11 +72,37 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (app: string, options: AgentCommandOptions) => { exitCode = await runInstances(app, withEnv(options), io.out); });
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  program
+    .command('rollback')
+    .description('Roll back targets of a release (all it updated, one, or a batch) and follow the rollback until it ends.')
+    .argument('<release>')
+    .option('-n, --namespace <ns>', "the Release's namespace", 'default')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('-t, --target <names>', 'a target to roll back (repeat it, or separate names by commas, for a batch); default every target the release updated', collect)
+    .option('--to-version <version>', 'the version to go back to (default: the version each target ran before)')
+    .option('--kind <kind>', 'quick (the targets go back) or redeploy (a new Release of --to-version through the full pipeline)')
+    .option('--force', 'roll back past a db_migrate task that has run')
+    .option('--actor <name>', 'who asks (default: the local user name)')
+    .option('--comment <text>', 'why, for the history')
+    .option('--no-wait', 'return once the operator has accepted the request')
+    .option('--timeout <seconds>', 'how long to follow the rollback (default 600)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await runRollback(release, options, io.out, io.err); });
+  program
+    .command('rollback-status')
+    .description('The rollback state of a release: every target rolling back, rolled back, or whose rollback failed.')
+    .argument('<release>')
+    .option('-n, --namespace <ns>', "the Release's namespace", 'default')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await runRollbackStatus(release, options, io.out, io.err); });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof PathNotFoundError) {
+    if (error instanceof PathNotFoundError || error instanceof RollbackUsageError) {
       io.err(error.message);
       return 2;
     }

@@ -86,6 +86,11 @@ export class CustomResources {
     }
   }
 
+  async list(namespace: string): Promise<CustomObject[]> {
+    const list = (await this.api.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: this.plural })) as { items?: CustomObject[] };
+    return list.items ?? [];
+  }
+
   async delete(namespace: string, name: string): Promise<void> {
     try {
       await this.api.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: this.plural, name });

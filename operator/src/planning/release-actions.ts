@@ -4,9 +4,11 @@
  * applied whose annotation has not been removed yet (the status records it, unacknowledged, until then).
  */
 import type { LastAction } from '../api/release.ts';
+import { PATTERNS } from '../api/patterns.ts';
 import { ACTIONS, type ActionName, type ReleaseAction } from './release-machine.ts';
 
 export const ACTION_ANNOTATION = 'shipway.dev/action';
+/** One target, or several separated by commas (a batch rollback or retry). */
 export const ACTION_TARGET_ANNOTATION = 'shipway.dev/action-target';
 export const ACTOR_ANNOTATION = 'shipway.dev/actor';
 export const COMMENT_ANNOTATION = 'shipway.dev/comment';
@@ -16,7 +18,7 @@ export const EMERGENCY_ANNOTATION = 'shipway.dev/emergency';
 export const FORCE_ANNOTATION = 'shipway.dev/force';
 /** With rollback: `quick` (previous revision, the default) or `redeploy` (a new Release of an older version). */
 export const ROLLBACK_KIND_ANNOTATION = 'shipway.dev/rollback-kind';
-/** With rollback: the version to go back to. */
+/** With rollback: the version to go back to (quick: on the chosen targets; redeploy: the Release to copy). */
 export const ROLLBACK_VERSION_ANNOTATION = 'shipway.dev/rollback-version';
 export const ACTION_ANNOTATIONS = [
   ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION,
@@ -24,6 +26,13 @@ export const ACTION_ANNOTATIONS = [
 ] as const;
 
 const flag = (value: string | undefined) => value !== undefined && ['true', 'yes', '1'].includes(value.trim().toLowerCase());
+const VERSION = new RegExp(PATTERNS.versionRef.regex);
+
+/** `a, b,a` → `a,b`: the form kept in status, so the same request reads the same however it was typed. */
+function targetList(value: string | undefined): string | undefined {
+  const names = [...new Set((value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  return names.length > 0 ? names.join(',') : undefined;
+}
 
 export type ParsedAction = { action: ReleaseAction } | { invalid: string; raw: ReleaseAction } | undefined;
 
@@ -32,7 +41,7 @@ export function parseAction(annotations: Readonly<Record<string, string>> | unde
   if (!name) return undefined;
   const action: ReleaseAction = {
     action: name as ActionName,
-    ...(annotations?.[ACTION_TARGET_ANNOTATION] ? { target: annotations[ACTION_TARGET_ANNOTATION]!.trim() } : {}),
+    ...(targetList(annotations?.[ACTION_TARGET_ANNOTATION]) ? { target: targetList(annotations?.[ACTION_TARGET_ANNOTATION]) } : {}),
     ...(annotations?.[ACTOR_ANNOTATION] ? { actor: annotations[ACTOR_ANNOTATION]!.trim().slice(0, 253) } : {}),
     ...(annotations?.[COMMENT_ANNOTATION] ? { comment: annotations[COMMENT_ANNOTATION]!.slice(0, 1024) } : {}),
     ...(flag(annotations?.[EMERGENCY_ANNOTATION]) ? { emergency: true } : {}),
@@ -48,6 +57,12 @@ export function parseAction(annotations: Readonly<Record<string, string>> | unde
     return { invalid: `${action.force ? FORCE_ANNOTATION : action.rollbackKind ? ROLLBACK_KIND_ANNOTATION : ROLLBACK_VERSION_ANNOTATION} only goes with the rollback action`, raw: action };
   }
   if (action.rollbackKind === 'redeploy' && !action.rollbackVersion) return { invalid: `a redeploy rollback needs ${ROLLBACK_VERSION_ANNOTATION}`, raw: action };
+  if (action.rollbackVersion !== undefined && !VERSION.test(action.rollbackVersion)) {
+    return { invalid: `${ROLLBACK_VERSION_ANNOTATION} "${action.rollbackVersion}" is not ${PATTERNS.versionRef.meaning}`, raw: action };
+  }
+  if (action.target && action.target.split(',').length > 1 && name !== 'rollback' && name !== 'retry') {
+    return { invalid: `${ACTION_TARGET_ANNOTATION} names several targets; only rollback and retry take more than one`, raw: action };
+  }
   if (action.emergency && name !== 'start' && name !== 'promote') return { invalid: `${EMERGENCY_ANNOTATION} only goes with start or promote`, raw: action };
   if (action.emergency && !action.comment) return { invalid: `an emergency release needs a reason in ${COMMENT_ANNOTATION}`, raw: action };
   return { action };

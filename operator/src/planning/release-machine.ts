@@ -14,6 +14,11 @@ import { isEmergencyUser, windowVerdict } from './release-window.ts';
 import { scheduledStart } from './release-schedule.ts';
 
 export const ACTIONS = ['start', 'promote', 'approve', 'reject', 'pause', 'resume', 'cancel', 'retry', 'rollback'] as const;
+
+/** The targets an action names, from `shipway.dev/action-target` (comma-separated); none: all of them. */
+export function actionTargets(action: Pick<ReleaseAction, 'target'>): string[] {
+  return action.target ? action.target.split(',') : [];
+}
 export type ActionName = (typeof ACTIONS)[number];
 
 export interface ReleaseAction {
@@ -347,8 +352,9 @@ function applyAction(pass: Pass, action: ReleaseAction) {
       if (status.phase !== 'Failed' && !action.target) return reject(pass, `retry applies to a Failed release (it is ${status.phase})`);
       const failedEnv = status.environments!.find((e) => e.phase === 'Failed' || (e.targets ?? []).some((t) => t.phase === 'Failed'));
       if (!failedEnv) return reject(pass, 'no failed target to retry');
-      const targets = (failedEnv.targets ?? []).filter((t) => t.phase === 'Failed' && (!action.target || t.name === action.target));
-      if (targets.length === 0) return reject(pass, action.target ? `target ${action.target} has not failed` : 'no failed target to retry');
+      const named = actionTargets(action);
+      const targets = (failedEnv.targets ?? []).filter((t) => t.phase === 'Failed' && (named.length === 0 || named.includes(t.name)));
+      if (targets.length === 0) return reject(pass, action.target ? `${named.length > 1 ? 'targets' : 'target'} ${named.join(', ')} ${named.length > 1 ? 'have' : 'has'} not failed` : 'no failed target to retry');
       for (const t of targets) {
         t.attempt = (t.attempt ?? 1) + 1;
         t.phase = 'Pending';
@@ -368,30 +374,43 @@ function applyAction(pass: Pass, action: ReleaseAction) {
     }
     case 'rollback': {
       if (status.phase === 'Cancelled' && !action.target) return reject(pass, 'the release was cancelled');
+      const named = actionTargets(action);
       const chosen: { env: EnvironmentRun; run: TargetRun }[] = [];
       for (const e of status.environments ?? []) {
         for (const t of e.targets ?? []) {
-          if (action.target ? t.name === action.target : UPDATED_TARGET.has(t.phase)) chosen.push({ env: e, run: t });
+          if (named.length > 0 ? named.includes(t.name) : UPDATED_TARGET.has(t.phase)) chosen.push({ env: e, run: t });
         }
       }
-      if (chosen.length === 0) return reject(pass, action.target ? `target ${action.target} has not been deployed by this release` : 'no target has been deployed yet');
+      // A batch is taken whole or not at all: a typo must not roll back the other targets alone.
+      const unknown = named.filter((name) => !chosen.some((c) => c.run.name === name));
+      if (unknown.length > 0) return reject(pass, `${unknown.length > 1 ? 'targets' : 'target'} ${unknown.join(', ')} ${unknown.length > 1 ? 'have' : 'has'} not been deployed by this release`);
+      if (chosen.length === 0) return reject(pass, 'no target has been deployed yet');
       const migrated = chosen.filter((c) => c.run.migrated && c.run.phase !== 'RolledBack');
       if (migrated.length > 0 && !action.force) {
         return reject(pass, `a db_migrate task has run on ${migrated.map((c) => c.run.name).join(', ')}: a rollback past it needs shipway.dev/force: "true"`);
       }
       for (const e of status.environments ?? []) if (e.frozen) delete e.frozen;
       const reason = `rollback requested${who}${action.comment ? `: ${action.comment}` : ''}`;
+      const skipped: string[] = [];
       for (const { run } of chosen) {
-        if (run.phase === 'RolledBack' || run.phase === 'RollingBack') continue;
+        if (run.phase === 'RolledBack' || run.phase === 'RollingBack') {
+          skipped.push(`${run.name} (${run.phase})`);
+          continue;
+        }
         run.phase = 'RollingBack';
         run.error = reason;
+        // Kept in status: the version must survive a restart of the operator mid-rollback.
+        if (action.rollbackVersion) run.rollbackTo = action.rollbackVersion;
+        else delete run.rollbackTo;
       }
       if (!action.target) {
         pass.add({ kind: 'cancelRunning' });
         for (const e of status.environments ?? []) if ((e.targets ?? []).some((t) => t.phase === 'RollingBack')) e.rollbackReason = reason;
         status.message = reason;
       }
-      return applied(pass, `${reason} for ${chosen.map((c) => c.run.name).join(', ')}`);
+      const started = chosen.filter((c) => !skipped.some((name) => name.startsWith(`${c.run.name} (`)));
+      if (started.length === 0) return reject(pass, `nothing to roll back: ${skipped.join(', ')}`);
+      return applied(pass, `${reason} for ${started.map((c) => c.run.name).join(', ')}${action.rollbackVersion ? ` to ${action.rollbackVersion}` : ''}${skipped.length ? `; already ${skipped.join(', ')}` : ''}`);
     }
   }
 }
@@ -421,7 +440,8 @@ function syncTargets(pass: Pass) {
       }
       const d = work?.deploy;
       if (!d || d.attempt !== attempt || (d.step !== undefined && d.step !== run.batch)) continue;
-      if (d.currentStep !== undefined) run.currentStep = d.currentStep;
+      // The status schema bounds it (256); a step that quotes a long error must not make every status write fail.
+      if (d.currentStep !== undefined) run.currentStep = d.currentStep.slice(0, 256);
       if (d.stages) run.stages = d.stages;
       if (d.version) run.version = d.version;
       if (d.previousVersion) run.previousVersion = d.previousVersion;
@@ -448,8 +468,9 @@ function requestRollbacks(pass: Pass) {
   for (const env of pass.status.environments ?? []) {
     for (const run of env.targets ?? []) {
       if (run.phase !== 'RollingBack') continue;
-      // An explicit spec.rollback.targetVersion wins; else the version the target ran before; else `rollout undo`.
-      const toVersion = pass.input.spec.rollback?.targetVersion ?? run.previousVersion;
+      // The version the rollback action named, else spec.rollback.targetVersion, else the version the target ran
+      // before, else `rollout undo`.
+      const toVersion = run.rollbackTo ?? pass.input.spec.rollback?.targetVersion ?? run.previousVersion;
       pass.add({ kind: 'rollback', environment: env.name, target: run.name, round: run.attempt ?? 1, ...(toVersion ? { toVersion } : {}), reason: run.error ?? 'rollback', mode: run.mode ?? 'update' });
     }
   }

@@ -27,12 +27,15 @@ const DEFAULT_TIMEOUTS = { install: 600, update: 300, rollback: 180, uninstall: 
 
 type Operation = TaskAssignMessage['operation'];
 
-function configFor(app: AgentApp, context: TaskContext): Record<string, unknown> {
+/** `version`: the version the task installs, when not the ReleaseApp's (a rollback). */
+function configFor(app: AgentApp, context: TaskContext, version: string = app.version): Record<string, unknown> {
   const type = context.target.spec.type;
+  // The checksum belongs to the ReleaseApp's version: another version's package would fail to verify against it.
+  const artifactPackage = app.artifact?.package && version !== app.version ? { url: app.artifact.package.url } : app.artifact?.package;
   if (type === 'docker') {
     return { image: app.artifact?.image, ...(app.docker ? { settings: app.docker } : {}), ...(context.target.spec.docker?.host ? { engine: { host: context.target.spec.docker.host } } : {}) };
   }
-  if (type === 'script') return { ...(app.script ? { settings: app.script } : {}), ...(app.artifact?.package ? { package: app.artifact.package } : {}), ...(context.target.spec.script ? { host: context.target.spec.script } : {}) };
+  if (type === 'script') return { ...(app.script ? { settings: app.script } : {}), ...(artifactPackage ? { package: artifactPackage } : {}), ...(context.target.spec.script ? { host: context.target.spec.script } : {}) };
   return { ...(app.gitpull ? { settings: app.gitpull } : {}), ...(app.artifact?.git ? { repo: app.artifact.git.repo } : {}), ...(context.target.spec.gitpull ? { host: context.target.spec.gitpull } : {}) };
 }
 
@@ -117,7 +120,7 @@ function rollbackExecutor(dispatcher: AgentDispatcher): TaskExecutor {
         const toVersion = context.task.rollback?.targetVersion ?? current?.previousVersion;
         if (!toVersion) return permanentFailure(`no earlier version of ${app.app} is known on ${context.target.name} to roll back to`);
         const result = await send(dispatcher, context, assignment(context, app, {
-          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation: 'rollback', targetType: context.target.spec.type, config: configFor(app, context), version: toVersion,
+          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation: 'rollback', targetType: context.target.spec.type, config: configFor(app, context, toVersion), version: toVersion,
           ...(current?.version ? { currentVersion: current.version } : {}),
         }));
         const outcome = outcomeOf(result, `rollback of ${app.app} to ${toVersion} on ${context.target.name}`);
@@ -179,7 +182,7 @@ export async function dispatchToApps(
     const current = context.installations?.[app.app]?.version;
     const result = await send(dispatcher, context, assignment(context, app, {
       taskId: `${context.runKey}/${app.app}`, kind: operation === 'task' ? 'task' : 'deploy', operation: operation === 'task' ? deployOperation(context, app) : 'rollback',
-      targetType: options.targetType ?? context.target.spec.type, config: options.config ?? configFor(app, context),
+      targetType: options.targetType ?? context.target.spec.type, config: options.config ?? configFor(app, context, version),
       ...(version ? { version } : {}), ...(current ? { currentVersion: current } : {}),
     }));
     const outcome = outcomeOf(result, `${operation === 'task' ? options.targetType : 'rollback'} of ${app.app} on ${context.target.name}`);
