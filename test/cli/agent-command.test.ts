@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../operator/src/cli/main.ts';
 import { createRepository, openDatabase } from '../../operator/src/storage/index.ts';
@@ -58,11 +59,30 @@ describe('shipway agent and shipway instances', () => {
       await repo.upsertTargetInstallation({ target, app: 'web', version, previousVersion: '1.0.0', state: 'installed', installedAt: new Date('2026-11-27T10:00:00Z') });
     }
     await database.close();
+    // Hosts come from the Targets in the cluster; web-3 has none there (deleted since) and shows none.
+    const kubectl = (args: string[], input?: string) => execa('kubectl', ['--kubeconfig', kubeconfig, ...args], { ...(input ? { input } : {}) });
+    await kubectl(['apply', '-f', join(import.meta.dirname, '..', '..', 'crds')]);
+    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
+    await core.createNamespace({ body: { metadata: { name: 'shop' } } });
+    await kubectl(['apply', '-f', '-'], `
+apiVersion: shipway.dev/v1alpha1
+kind: Target
+metadata: { name: web-1, namespace: shop }
+spec: { type: script, environment: prod, host: 10.0.0.11, agent: edge-1 }
+---
+apiVersion: shipway.dev/v1alpha1
+kind: Target
+metadata: { name: web-2, namespace: shop }
+spec: { type: kubernetes, environment: prod, kubernetes: { kind: Deployment, namespace: shop-prod, name: web } }
+`);
     const json = JSON.parse((await run('instances', 'web', '-o', 'json')).out);
     expect(json.versions).toEqual({ '1.2.0': 2, '1.1.0': 1 });
-    expect(json.instances.map((i: { target: string; version: string }) => [i.target, i.version])).toEqual([['shop/web-1', '1.2.0'], ['shop/web-2', '1.2.0'], ['shop/web-3', '1.1.0']]);
+    expect(json.instances.map((i: { target: string; host: string | null; version: string }) => [i.target, i.host, i.version])).toEqual([
+      ['shop/web-1', '10.0.0.11', '1.2.0'], ['shop/web-2', 'Deployment/shop-prod/web', '1.2.0'], ['shop/web-3', null, '1.1.0'],
+    ]);
     const table = (await run('instances', 'web')).out;
-    expect(table).toMatch(/shop\/web-3\s*│?\s*installed\s*│?\s*1\.1\.0/);
+    expect(table).toMatch(/shop\/web-1\s*│?\s*10\.0\.0\.11\s*│?\s*installed\s*│?\s*1\.2\.0/);
+    expect(table).toMatch(/shop\/web-3\s*│?\s*-\s*│?\s*installed\s*│?\s*1\.1\.0/);
     expect(table).toMatch(/1\.2\.0\s*│?\s*2/);
     expect((await run('instances', 'nothing')).out).toBe('no instance of nothing is known');
   }, 60_000);

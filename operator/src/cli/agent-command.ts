@@ -10,6 +10,8 @@ import { AGENT_TLS_SECRET } from '../agents/agent-tls.ts';
 import { isNotFound } from '../kubernetes/api-errors.ts';
 import { createRepository, openDatabase, type Repository } from '../storage/index.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import type { TargetSpec } from '../api/target.ts';
+import { CustomResources } from '../controllers/custom-resources.ts';
 
 export interface AgentCommandOptions {
   kubeconfig?: string;
@@ -32,11 +34,40 @@ async function withRepository<T>(options: AgentCommandOptions, work: (repo: Repo
   }
 }
 
-function core(options: AgentCommandOptions): CoreV1Api {
+function kubeConfigOf(options: AgentCommandOptions): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
   else kubeConfig.loadFromDefault();
-  return kubeConfig.makeApiClient(CoreV1Api);
+  return kubeConfig;
+}
+
+function core(options: AgentCommandOptions): CoreV1Api {
+  return kubeConfigOf(options).makeApiClient(CoreV1Api);
+}
+
+/**
+ * Where each target (`namespace/name`) is: the host of an agent target, the workload of a Kubernetes one.
+ * The history knows targets only by name, so this asks the cluster; a target it cannot read shows no host.
+ */
+async function hostsOf(options: AgentCommandOptions, targets: readonly string[]): Promise<Map<string, string>> {
+  const hosts = new Map<string, string>();
+  let resources: CustomResources;
+  try {
+    resources = new CustomResources(kubeConfigOf(options), 'targets');
+  } catch {
+    return hosts;
+  }
+  await Promise.all(targets.map(async (target) => {
+    const [namespace, name] = target.split('/');
+    if (!namespace || !name) return;
+    const found = await resources.get(namespace, name).catch(() => undefined);
+    const spec = found?.spec as TargetSpec | undefined;
+    if (!spec) return;
+    const workload = spec.kubernetes ? `${spec.kubernetes.kind}/${spec.kubernetes.namespace ?? namespace}/${spec.kubernetes.name}${spec.kubernetes.kubeconfigSecretRef ? ' (remote cluster)' : ''}` : undefined;
+    const host = spec.host ?? workload;
+    if (host) hosts.set(target, host);
+  }));
+  return hosts;
 }
 
 async function credentials(options: AgentCommandOptions, repo: Repository): Promise<AgentCredentials> {
@@ -80,19 +111,20 @@ export async function runAgentList(options: AgentCommandOptions, out: Out): Prom
   return 0;
 }
 
-/** Every instance (target) of an app with its state and version, and how many run each version. */
+/** Every instance (target) of an app with its host, state and version, and how many run each version. */
 export async function runInstances(app: string, options: AgentCommandOptions, out: Out): Promise<number> {
   const { instances, versions } = await withRepository(options, (repo) => repo.getInstancesOfApp(app));
+  const hosts = await hostsOf(options, instances.map((i) => i.target));
   if (options.output === 'json') {
-    out(JSON.stringify({ app, instances: instances.map((i) => ({ target: i.target, state: i.state, version: i.version, previousVersion: i.previousVersion, installedAt: i.installedAt ? kubeTime(i.installedAt) : null })), versions }, null, 2));
+    out(JSON.stringify({ app, instances: instances.map((i) => ({ target: i.target, host: hosts.get(i.target) ?? null, state: i.state, version: i.version, previousVersion: i.previousVersion, installedAt: i.installedAt ? kubeTime(i.installedAt) : null })), versions }, null, 2));
     return 0;
   }
   if (instances.length === 0) {
     out(`no instance of ${app} is known`);
     return 0;
   }
-  const table = new Table({ head: ['TARGET', 'STATE', 'VERSION', 'PREVIOUS', 'INSTALLED'], style: { head: [], border: [] } });
-  for (const i of instances) table.push([i.target, i.state, i.version ?? '-', i.previousVersion ?? '-', i.installedAt ? kubeTime(i.installedAt) : '-']);
+  const table = new Table({ head: ['TARGET', 'HOST', 'STATE', 'VERSION', 'PREVIOUS', 'INSTALLED'], style: { head: [], border: [] } });
+  for (const i of instances) table.push([i.target, hosts.get(i.target) ?? '-', i.state, i.version ?? '-', i.previousVersion ?? '-', i.installedAt ? kubeTime(i.installedAt) : '-']);
   out(table.toString());
   const summary = new Table({ head: ['VERSION', 'INSTANCES'], style: { head: [], border: [] } });
   for (const [version, count] of Object.entries(versions).sort((a, b) => b[1] - a[1])) summary.push([version, String(count)]);
