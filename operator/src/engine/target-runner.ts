@@ -264,7 +264,10 @@ export class TargetRunner {
       // Only after the pipeline's checks passed on the switched Service is the old colour retired.
       await driver.finishBlueGreen(job.target, job.keepOldVersion ?? true);
     }
-    if (!outcome.failed && (job.mode !== 'canary' || isAgentTarget(job.target))) {
+    if (!outcome.failed && isAgentTarget(job.target) && job.release.operation === 'uninstall') {
+      // Gone from the host: the next deploy installs again; the version it had stays as the previous one.
+      for (const unit of job.units) await this.recordInstallation(job, unit.app, null, 'uninstalled', job.installations?.[unit.app]?.version);
+    } else if (!outcome.failed && (job.mode !== 'canary' || isAgentTarget(job.target))) {
       for (const unit of job.units) await this.recordInstallation(job, unit.app, unit.version, 'installed', observedVersion);
     }
     this.update(job, (w) => (w.deploy = {
@@ -278,7 +281,7 @@ export class TargetRunner {
     }));
   }
 
-  private async recordInstallation(job: TargetJob, app: string, version: string, state: 'installed' | 'failed', previous?: string) {
+  private async recordInstallation(job: TargetJob, app: string, version: string | null, state: 'installed' | 'uninstalled' | 'failed', previous?: string) {
     const target = `${job.target.namespace}/${job.target.name}`;
     for (let tries = 0; tries < 3; tries++) {
       const current = await this.o.repo.getTargetInstallation(target, app);
