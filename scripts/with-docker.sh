@@ -13,7 +13,8 @@
 #       broken  the same server with an empty /www, so every health check gets 404.
 #     The tags are pushed and then removed from the engine, so a test's pull really goes to the registry.
 # Exported to the command: DOCKER_HOST, SHIPWAY_TEST_REGISTRY (host:port), SHIPWAY_TEST_IMAGE (repository),
-# SHIPWAY_TEST_IMAGE_TAGS. Everything is stopped and deleted when the command ends, fails or is interrupted;
+# SHIPWAY_TEST_IMAGE_TAGS, SHIPWAY_TEST_DOCKER_TLS_HOST (the same engine on tcp://127.0.0.1:<port> with
+# --tlsverify) and SHIPWAY_TEST_DOCKER_TLS_DIR (client ca.pem, cert.pem, key.pem). Everything is stopped and deleted when the command ends, fails or is interrupted;
 # the command's exit code is preserved.
 #   - SHIPWAY_TEST_REGISTRY already set: the command uses what is there, nothing is started;
 #   - dockerd, docker, docker-registry or a static busybox missing, or not root (dockerd needs it), or the
@@ -132,9 +133,27 @@ free_port() {
 
 started_at=$SECONDS
 
+# A second, TLS-verified listener on loopback, as a remote engine behind tcp://…:2376 would be: the docker
+# executor's engine.tls (a Target's tlsSecretRef) is tested against it. Client PEMs in $dir/tls.
+tls="$dir/tls"
+mkdir -p "$tls"
+(
+  cd "$tls"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -days 2 -subj /CN=shipway-test-docker-ca -keyout ca-key.pem -out ca.pem
+  openssl req "${ec[@]}" -subj /CN=127.0.0.1 -keyout server-key.pem -out server.csr
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server-cert.pem
+  openssl req "${ec[@]}" -subj /CN=shipway-agent -keyout key.pem -out client.csr
+  printf 'extendedKeyUsage=clientAuth\n' >client.ext
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out cert.pem
+) >"$dir/tls.log" 2>&1 || { echo "with-docker: making the TLS certificates failed:" >&2; cat "$dir/tls.log" >&2; exit 1; }
+tls_port="$(free_port)"
+
 # setsid: the engine must not receive the terminal's Ctrl-C; the trap stops it in order.
 setsid dockerd \
   --host "unix://$socket" \
+  --host "tcp://127.0.0.1:$tls_port" --tlsverify --tlscacert "$tls/ca.pem" --tlscert "$tls/server-cert.pem" --tlskey "$tls/server-key.pem" \
   --data-root "$dir/data" \
   --exec-root "$dir/exec" \
   --pidfile "$dir/dockerd.pid" \
@@ -241,6 +260,8 @@ for tag in "${tags[@]}"; do
 done
 
 export SHIPWAY_TEST_REGISTRY="$registry"
+export SHIPWAY_TEST_DOCKER_TLS_HOST="tcp://127.0.0.1:$tls_port"
+export SHIPWAY_TEST_DOCKER_TLS_DIR="$tls"
 export SHIPWAY_TEST_IMAGE="$image"
 export SHIPWAY_TEST_IMAGE_TAGS="${tags[*]}"
 echo "with-docker: dockerd $(docker version --format '{{.Server.Version}}') at $DOCKER_HOST, registry $registry with $image:{$(IFS=,; echo "${tags[*]}")} (ready in $((SECONDS - started_at)) s)" >&2

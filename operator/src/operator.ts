@@ -21,6 +21,7 @@ import { LeaderElector } from './runtime/leader-election.ts';
 import { registerCrds } from './runtime/crd-registration.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { SecretRegistry } from './runtime/secret-registry.ts';
+import { dockerTlsReader } from './agents/docker-tls-secrets.ts';
 import { createNotifier } from './notifications/notifier.ts';
 import { ReleaseNotifications } from './controllers/release-notifications.ts';
 import { startAgentEndpoint, type AgentEndpoint } from './agents/agent-endpoint.ts';
@@ -113,13 +114,14 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   // works while leading) reaches agents through whichever endpoint is up.
   let endpoint: AgentEndpoint | undefined;
   const agentsServed = o.agentPort !== undefined;
+  const core = o.kubeConfig.makeApiClient(CoreV1Api);
   const dispatcher: AgentDispatcher = {
     dispatch: (agentId, task, handlers, signal) => {
       if (!endpoint) return Promise.reject(new Error(`agent ${agentId}: this replica does not serve agents (not leading)`));
       return endpoint.hub.dispatch(agentId, task, handlers, signal);
     },
+    dockerTls: dockerTlsReader(core, secrets),
   };
-  const core = o.kubeConfig.makeApiClient(CoreV1Api);
 
   const runner = new TargetRunner({
     repo,

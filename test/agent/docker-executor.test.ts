@@ -358,6 +358,25 @@ describeWithDocker('docker executor', () => {
     expect(await present()).toEqual(['r3', 'r4']);
   });
 
+  it("installs through a TLS-verified tcp:// engine with the PEMs of the Target's tlsSecretRef, and a wrong client certificate is refused", async () => {
+    const { app, port, url } = await newApp();
+    expect(environment.tls, 'scripts/with-docker.sh exports SHIPWAY_TEST_DOCKER_TLS_HOST and _DIR').toBeDefined();
+    const pem = async (file: string) => readFile(path.join(environment.tls!.dir, file), 'utf8');
+    const tls = { ca: await pem('ca.pem'), cert: await pem('cert.pem'), key: await pem('key.pem') };
+    const settings = { ...config(port, { healthCheck: { url: url('health'), timeoutSeconds: 10 } }), engine: { host: environment.tls!.host, tls } };
+
+    const { result } = await run('install', app, 'v1', settings);
+    expect(result).toMatchObject({ status: 'succeeded', version: 'v1', installed: true });
+    expect(await served(url('version'))).toBe('v1');
+
+    // The server's own certificate is no client certificate: the engine's TLS refuses it.
+    const wrong = { ...settings, engine: { host: environment.tls!.host, tls: { ...tls, cert: await pem('server-cert.pem'), key: await pem('server-key.pem') } } };
+    const refused = await run('update', app, 'v2', wrong);
+    expect(refused.result.status).toBe('failed');
+    expect(refused.result.error).toMatch(new RegExp(`^TLS with the Docker engine at ${environment.tls!.host} failed \\(check the ca.pem, cert.pem and key.pem of the Target's tlsSecretRef\\): .*bad certificate`));
+    expect(await served(url('version'))).toBe('v1');
+  });
+
   it('a swap interrupted by an agent crash is undone by the next task', async () => {
     const { app, port, url } = await newApp();
     const settings = config(port, { healthCheck: { url: url('health'), timeoutSeconds: 10 } });

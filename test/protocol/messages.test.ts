@@ -122,4 +122,12 @@ describe('protocol messages', () => {
     expect(hello.credential).toBe('swa_edge-01_4f1c0e9a7b');
     expect(redactMessage(SAMPLES.result[0]!)).toBe(SAMPLES.result[0]);
   });
+
+  it("redacts a docker engine's TLS key carried in the config, keeping the certificates", () => {
+    const assign = SAMPLES.task_assign[0] as ProtocolMessage & { type: 'task_assign' };
+    const withTls = { ...assign, config: { image: 'r/web', engine: { host: 'tcp://10.0.0.5:2376', tls: { ca: 'CA PEM', cert: 'CERT PEM', key: '-----BEGIN PRIVATE KEY-----xyz' } } } };
+    const redacted = redactMessage(withTls) as typeof withTls;
+    expect(redacted.config.engine).toEqual({ host: 'tcp://10.0.0.5:2376', tls: { ca: 'CA PEM', cert: 'CERT PEM', key: '<redacted>' } });
+    expect(withTls.config.engine.tls.key).toBe('-----BEGIN PRIVATE KEY-----xyz');
+  });
 });

@@ -16,6 +16,8 @@ export interface TestDockerEnvironment {
   image: string;
   /** Tags pushed: v1 and v2 serve /health, /version and /env on 127.0.0.1:$HTTP_PORT; broken serves nothing. */
   tags: string[];
+  /** The same engine on tcp:// with --tlsverify, and the directory with the client's ca.pem, cert.pem, key.pem. */
+  tls?: { host: string; dir: string };
 }
 
 export const MISSING_DOCKER_MESSAGE =
@@ -30,6 +32,9 @@ export function testDockerEnvironment(): TestDockerEnvironment | undefined {
     registry: SHIPWAY_TEST_REGISTRY,
     image: SHIPWAY_TEST_IMAGE,
     tags: (SHIPWAY_TEST_IMAGE_TAGS ?? '').split(/\s+/).filter(Boolean),
+    ...(process.env.SHIPWAY_TEST_DOCKER_TLS_HOST && process.env.SHIPWAY_TEST_DOCKER_TLS_DIR
+      ? { tls: { host: process.env.SHIPWAY_TEST_DOCKER_TLS_HOST, dir: process.env.SHIPWAY_TEST_DOCKER_TLS_DIR } }
+      : {}),
   };
 }
 

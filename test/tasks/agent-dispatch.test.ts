@@ -87,6 +87,24 @@ describe('agent task dispatch', () => {
     expect(outcome).toMatchObject({ status: 'failed', error: 'install of shop 1.1.0 on host-1: exit code 3', retryable: false });
   });
 
+  it("a docker target's tlsSecretRef reaches the agent as the engine's PEMs, and without a way to read them the task fails saying so", async () => {
+    const dockerTarget: TargetRef = {
+      namespace: 'shop', name: 'edge-1', labels: {},
+      spec: { type: 'docker', environment: 'prod', priority: 0, agent: 'agent-1', docker: { host: 'tcp://10.0.0.5:2376', tlsSecretRef: 'edge-1-docker-tls' } } as TargetRef['spec'],
+    };
+    const webApp: AgentApp = { app: 'web', version: '2.0.0', artifact: { image: 'registry.local/web' } };
+    const { dispatcher, sent } = recordingDispatcher();
+    const asked: string[] = [];
+    const withTls: AgentDispatcher = { ...dispatcher, dockerTls: async (namespace, name) => (asked.push(`${namespace}/${name}`), { ca: 'CA', cert: 'CERT', key: 'KEY' }) };
+    const outcome = await createAgentTaskRegistry(new Map(), withTls).get('deploy')!.run(context(task('deploy'), { target: dockerTarget, apps: [webApp] }));
+    expect(outcome).toEqual({ status: 'succeeded' });
+    expect(asked).toEqual(['shop/edge-1-docker-tls']);
+    expect(sent[0]!.config).toEqual({ image: 'registry.local/web', engine: { host: 'tcp://10.0.0.5:2376', tls: { ca: 'CA', cert: 'CERT', key: 'KEY' } } });
+
+    const without = await createAgentTaskRegistry(new Map(), dispatcher).get('deploy')!.run(context(task('deploy'), { target: dockerTarget, apps: [webApp] }));
+    expect(without).toMatchObject({ status: 'failed', error: 'docker target edge-1 names tlsSecretRef edge-1-docker-tls, and this operator cannot read Secrets for agents' });
+  });
+
   it('a host task goes with its block and the host defaults, under the run key as task id', async () => {
     const { dispatcher, sent } = recordingDispatcher();
     const registry = createAgentTaskRegistry(new Map(), dispatcher);

@@ -513,6 +513,10 @@ class DockerTask {
     if (syscall === 'connect' || code === 'ECONNREFUSED' || code === 'EHOSTUNREACH') {
       return `cannot reach the Docker engine at ${this.config.engine?.host ?? process.env.DOCKER_HOST ?? 'the local socket'}: ${engineMessage(error)}`;
     }
+    // OpenSSL's own text names neither the engine nor what to fix.
+    if ((code ?? '').startsWith('ERR_SSL') || (code ?? '').startsWith('ERR_TLS') || /SSL routines|certificate/i.test(engineMessage(error))) {
+      return `TLS with the Docker engine at ${this.config.engine?.host ?? 'the local socket'} failed (check the ca.pem, cert.pem and key.pem of the Target's tlsSecretRef): ${engineMessage(error)}`;
+    }
     return engineMessage(error);
   }
 

@@ -460,7 +460,10 @@ const REDACTED = '<redacted>';
 export function redactMessage(message: ProtocolMessage): ProtocolMessage {
   if (message.type === 'hello') return { ...message, credential: REDACTED };
   if (message.type === 'task_assign') {
-    return { ...message, env: Object.fromEntries(Object.keys(message.env).map((key) => [key, REDACTED])) };
+    const engine = message.config.engine as { tls?: { key?: string } } | undefined;
+    // A docker engine's TLS key travels in the config (the agent reads no Kubernetes Secret).
+    const config = engine?.tls?.key ? { ...message.config, engine: { ...engine, tls: { ...engine.tls, key: REDACTED } } } : message.config;
+    return { ...message, config, env: Object.fromEntries(Object.keys(message.env).map((key) => [key, REDACTED])) };
   }
   return message;
 }

@@ -11,7 +11,18 @@ import type { LogMessage, ProgressMessage, ResultMessage, StatusReportMessage, T
 import { guarded, permanentFailure } from './task-outcome.ts';
 import type { AgentApp, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from './task-executor.ts';
 
+export interface DockerTlsMaterial {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export interface AgentDispatcher {
+  /**
+   * The PEMs of a docker Target's `tlsSecretRef` Secret (keys ca.pem, cert.pem, key.pem): the agent reads no
+   * Kubernetes Secret, so they travel in the task's config. Fails with a message naming the Secret and key.
+   */
+  dockerTls?(namespace: string, secretName: string): Promise<DockerTlsMaterial>;
   dispatch(
     agentId: string,
     task: Omit<TaskAssignMessage, 'v' | 'type'>,
@@ -28,12 +39,16 @@ const DEFAULT_TIMEOUTS = { install: 600, update: 300, rollback: 180, uninstall: 
 type Operation = TaskAssignMessage['operation'];
 
 /** `version`: the version the task installs, when not the ReleaseApp's (a rollback). */
-function configFor(app: AgentApp, context: TaskContext, version: string = app.version): Record<string, unknown> {
+async function configFor(dispatcher: AgentDispatcher, app: AgentApp, context: TaskContext, version: string = app.version): Promise<Record<string, unknown>> {
   const type = context.target.spec.type;
   // The checksum belongs to the ReleaseApp's version: another version's package would fail to verify against it.
   const artifactPackage = app.artifact?.package && version !== app.version ? { url: app.artifact.package.url } : app.artifact?.package;
   if (type === 'docker') {
-    return { image: app.artifact?.image, ...(app.docker ? { settings: app.docker } : {}), ...(context.target.spec.docker?.host ? { engine: { host: context.target.spec.docker.host } } : {}) };
+    const { host, tlsSecretRef } = context.target.spec.docker ?? {};
+    if (tlsSecretRef && !dispatcher.dockerTls) throw new Error(`docker target ${context.target.name} names tlsSecretRef ${tlsSecretRef}, and this operator cannot read Secrets for agents`);
+    const tls = tlsSecretRef ? await dispatcher.dockerTls!(context.target.namespace, tlsSecretRef) : undefined;
+    const engine = { ...(host ? { host } : {}), ...(tls ? { tls } : {}) };
+    return { image: app.artifact?.image, ...(app.docker ? { settings: app.docker } : {}), ...(Object.keys(engine).length > 0 ? { engine } : {}) };
   }
   if (type === 'script') return { ...(app.script ? { settings: app.script } : {}), ...(artifactPackage ? { package: artifactPackage } : {}), ...(context.target.spec.script ? { host: context.target.spec.script } : {}) };
   return { ...(app.gitpull ? { settings: app.gitpull } : {}), ...(app.artifact?.git ? { repo: app.artifact.git.repo } : {}), ...(context.target.spec.gitpull ? { host: context.target.spec.gitpull } : {}) };
@@ -98,7 +113,7 @@ function deployExecutor(dispatcher: AgentDispatcher): TaskExecutor {
         const operation = deployOperation(context, app);
         const current = context.installations?.[app.app]?.version;
         const result = await send(dispatcher, context, assignment(context, app, {
-          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation, targetType: context.target.spec.type, config: configFor(app, context),
+          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation, targetType: context.target.spec.type, config: await configFor(dispatcher, app, context),
           ...(current ? { currentVersion: current } : {}),
         }));
         const outcome = outcomeOf(result, `${operation} of ${app.app} ${app.version} on ${context.target.name}`);
@@ -120,7 +135,7 @@ function rollbackExecutor(dispatcher: AgentDispatcher): TaskExecutor {
         const toVersion = context.task.rollback?.targetVersion ?? current?.previousVersion;
         if (!toVersion) return permanentFailure(`no earlier version of ${app.app} is known on ${context.target.name} to roll back to`);
         const result = await send(dispatcher, context, assignment(context, app, {
-          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation: 'rollback', targetType: context.target.spec.type, config: configFor(app, context, toVersion), version: toVersion,
+          taskId: `${context.runKey}/${app.app}`, kind: 'deploy', operation: 'rollback', targetType: context.target.spec.type, config: await configFor(dispatcher, app, context, toVersion), version: toVersion,
           ...(current?.version ? { currentVersion: current.version } : {}),
         }));
         const outcome = outcomeOf(result, `rollback of ${app.app} to ${toVersion} on ${context.target.name}`);
@@ -182,7 +197,7 @@ export async function dispatchToApps(
     const current = context.installations?.[app.app]?.version;
     const result = await send(dispatcher, context, assignment(context, app, {
       taskId: `${context.runKey}/${app.app}`, kind: operation === 'task' ? 'task' : 'deploy', operation: operation === 'task' ? deployOperation(context, app) : 'rollback',
-      targetType: options.targetType ?? context.target.spec.type, config: options.config ?? configFor(app, context, version),
+      targetType: options.targetType ?? context.target.spec.type, config: options.config ?? (await configFor(dispatcher, app, context, version)),
       ...(version ? { version } : {}), ...(current ? { currentVersion: current } : {}),
     }));
     const outcome = outcomeOf(result, `${operation === 'task' ? options.targetType : 'rollback'} of ${app.app} on ${context.target.name}`);
