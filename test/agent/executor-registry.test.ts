@@ -20,6 +20,7 @@ describe('executor registry', () => {
       'script',
       'task:backup',
       'task:cleanup',
+      'task:db_migrate',
       'task:health_check',
       'task:script',
       'task:start_service',
@@ -34,7 +35,7 @@ describe('executor registry', () => {
       'task:backup',
       'gitpull',
     ]);
-    expect(registry.capabilities()).toEqual(['backup', 'cleanup', 'gitpull', 'health_check', 'script', 'start_service', 'stop_service']);
+    expect(registry.capabilities()).toEqual(['backup', 'cleanup', 'db_migrate', 'gitpull', 'health_check', 'script', 'start_service', 'stop_service']);
   });
 
   it.each([

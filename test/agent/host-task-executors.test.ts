@@ -302,3 +302,24 @@ describe('script task on a host', () => {
     expect(logs[0]).toContain('script.image applies to Kubernetes targets');
   });
 });
+
+describe('db_migrate on a host', () => {
+  it('runs the migration command in the work dir with MIGRATION_PATH resolved against it', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'app', 'migrations'), { recursive: true });
+    await writeFile(join(dir, 'app', 'migrations', '001.sql'), 'create table t();\n');
+    const { result, logs } = await run('db_migrate', { command: 'for f in "$MIGRATION_PATH"/*.sql; do echo "applied $(basename "$f") for $APP_VERSION"; done >> migrated.log', migrationPath: 'migrations', workDir: join(dir, 'app') });
+    expect(result.status, result.error).toBe('succeeded');
+    expect(readFileSync(join(dir, 'app', 'migrated.log'), 'utf8')).toBe('applied 001.sql for 2.0.0\n');
+    expect(logs.at(-1)).toBe(`migration finished (${join(dir, 'app', 'migrations')})`);
+  });
+
+  it('fails with the exit code of a failing migration, and says why a command is needed without one', async () => {
+    const dir = await tempDir();
+    const failing = await run('db_migrate', { command: 'echo "relation exists" >&2; exit 4', workDir: dir });
+    expect(failing.result.status).toBe('failed');
+    expect(failing.result.error).toBe('migration exited with code 4; stderr:\nrelation exists');
+    const none = await run('db_migrate', { migrationPath: '/srv/migrations', workDir: dir });
+    expect(none.result).toMatchObject({ status: 'failed', error: "db_migrate on a host needs dbMigrate.command: without it a Kubernetes target runs the image's entrypoint, and a host has no image" });
+  });
+});

@@ -35,7 +35,7 @@ import {
   type RunAs,
 } from './script-executor.ts';
 
-export const HOST_TASK_TYPES = ['health_check', 'backup', 'stop_service', 'start_service', 'cleanup', 'script'] as const;
+export const HOST_TASK_TYPES = ['health_check', 'backup', 'stop_service', 'start_service', 'cleanup', 'script', 'db_migrate'] as const;
 export type HostTaskType = (typeof HOST_TASK_TYPES)[number];
 
 /** The registry type of a pipeline task that runs on a host. */
@@ -99,6 +99,14 @@ export const ScriptTaskConfig = Obj({
 });
 export type ScriptTaskConfig = Static<typeof ScriptTaskConfig>;
 
+export const DbMigrateConfig = Obj({
+  ...Task.properties.dbMigrate.properties,
+  interpreter: Interpreter,
+  ...HostPlacement,
+  timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 1800 }),
+});
+export type DbMigrateConfig = Static<typeof DbMigrateConfig>;
+
 export function createHostTaskExecutors(options: HostExecutorOptions = {}): AgentExecutor[] {
   return [
     hostTask('health_check', HealthCheckConfig, (config: HealthCheckConfig, work) => runHealthCheck(config, work)),
@@ -107,6 +115,7 @@ export function createHostTaskExecutors(options: HostExecutorOptions = {}): Agen
     hostTask('start_service', StartServiceConfig, (config: StartServiceConfig, work) => runStartService(config, work)),
     hostTask('cleanup', CleanupConfig, (config: CleanupConfig, work) => runCleanup(config, work)),
     hostTask('script', ScriptTaskConfig, (config: ScriptTaskConfig, work) => runScriptTask(config, work)),
+    hostTask('db_migrate', DbMigrateConfig, (config: DbMigrateConfig, work) => runDbMigrate(config, work)),
   ];
 
   function hostTask<C>(type: HostTaskType, schema: AgentExecutor['configSchema'], body: (config: C, work: HostWork) => Promise<string>): AgentExecutor {
@@ -565,4 +574,32 @@ async function runScriptTask(config: ScriptTaskConfig, work: HostWork): Promise<
     ...(runAs ? { runAs } : {}),
   });
   return 'script finished';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// db_migrate
+
+/**
+ * The migration command on the host, in the app's work dir, with MIGRATION_PATH (resolved against the work
+ * dir) beside the release variables. Without a command there is nothing to run: on Kubernetes targets the
+ * image's entrypoint migrates, and a host has no image.
+ */
+async function runDbMigrate(config: DbMigrateConfig, work: HostWork): Promise<string> {
+  if (!config.command) {
+    throw new Error('db_migrate on a host needs dbMigrate.command: without it a Kubernetes target runs the image\'s entrypoint, and a host has no image');
+  }
+  if (config.image) work.note(`dbMigrate.image applies to Kubernetes targets; on a host the command runs with ${config.interpreter ?? '/bin/bash'}`);
+  const paths = work.paths(config.workDir, config.host);
+  const runAs = await resolveRunAs(config.host?.user);
+  await ensureDirectory(paths.workDir, runAs);
+  const migrationPath = config.migrationPath ? work.path(config.migrationPath, paths) : undefined;
+  await work.command('migration', {
+    interpreter: config.interpreter,
+    text: config.command,
+    cwd: paths.workDir,
+    env: work.environment(paths, migrationPath ? { MIGRATION_PATH: migrationPath } : {}, runAs),
+    timeoutSeconds: config.timeoutSeconds ?? 1800,
+    ...(runAs ? { runAs } : {}),
+  });
+  return `migration finished${migrationPath ? ` (${migrationPath})` : ''}`;
 }
