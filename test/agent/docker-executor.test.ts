@@ -20,6 +20,7 @@ import {
 } from '../../agent/src/executors/docker-executor.ts';
 import { describeWithDocker, requireTestDocker, type TestDockerEnvironment } from '../support/test-docker.ts';
 import { eventually } from '../support/until.ts';
+import { freePort } from '../support/ports.ts';
 
 const executor = new DockerExecutor({ stopTimeoutSeconds: 2, startupGraceMs: 1000, healthIntervalMs: 100 });
 
@@ -396,13 +397,3 @@ describeWithDocker('docker executor', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -9,6 +9,7 @@ import type { AgentTaskContext } from '../../agent/src/executors/agent-executor.
 import { ExecutorRegistry } from '../../agent/src/executors/executor-registry.ts';
 import { createHostTaskExecutors } from '../../agent/src/executors/host-task-executors.ts';
 import { hostContext, killQuietly, processAlive, readPids, removeTempDirs, tempDir, waitFor } from './host-fixtures.ts';
+import { closedPort } from '../support/ports.ts';
 
 const registry = new ExecutorRegistry(createHostTaskExecutors({ killGraceMs: 300, drainMs: 200 }));
 const leftovers: number[] = [];
@@ -22,14 +23,6 @@ async function run(type: string, config: unknown, overrides: Partial<AgentTaskCo
   const recorded = hostContext(stateDir ?? (await tempDir()), { operation: 'update', currentVersion: '1.0.0', version: '2.0.0', ...overrides });
   const result = await registry.run(`task:${type}`, config, recorded.context);
   return { result, logs: recorded.logs };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('health_check on a host', () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthCheckSpec } from '../../operator/src/api/common.ts';
 import { createHealthCheckExecutor } from '../../operator/src/tasks/health-check-executor.ts';
 import { SECRET, task, taskContext } from './task-context.ts';
+import { closedPort } from '../support/ports.ts';
 
 const executor = createHealthCheckExecutor();
 
@@ -13,15 +14,6 @@ function check(spec: Partial<HealthCheckSpec>) {
     type: 'health_check',
     healthCheck: { type: 'http', timeoutSeconds: 2, retry: 0, intervalSeconds: 1, successThreshold: 1, ...spec },
   });
-}
-
-/** A port nothing listens on: bound once, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('health_check executor', () => {
