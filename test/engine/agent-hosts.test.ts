@@ -116,7 +116,7 @@ async function get(plural: 'releases' | 'targets', name: string): Promise<Json> 
 }
 
 /** Polls `read` every 100 ms until `check` holds; the failure shows the last value and the logs. */
-async function poll(read: () => Promise<Json>, check: (value: Json) => boolean, what: string, timeoutMs = 60_000): Promise<Json> {
+async function poll(read: () => Promise<Json>, check: (value: Json) => boolean, what: string, timeoutMs = 90_000): Promise<Json> {
   let last: Json;
   await eventually(async () => check((last = await read().catch(() => undefined))), {
     timeoutMs,
@@ -279,7 +279,7 @@ spec:
     expect(await docker.listContainers({ all: true, filters: { label: [`${DOCKER_LABELS.app}=${app}`] } })).toEqual([]);
     await installation('docker-a', app, (i) => i.state === 'uninstalled');
     expect(await deploymentsOf('d4')).toEqual([['uninstall', 'v2', 'succeeded']]);
-  }, 120_000);
+  }, 180_000);
 });
 
 // ------------------------------------------------------------------------------------------------ gitpull
@@ -336,7 +336,7 @@ spec:
     expect((await lines(ops)).slice(4)).toEqual([`build v1 ${v1} one`, 'restart v1']);
     await installation('git-a', 'site', (i) => i.state === 'installed' && i.version === 'v1');
     expect(await deploymentsOf('g2')).toEqual([['deploy', 'v2', 'rolled_back'], ['rollback', 'v1', 'succeeded']]);
-  }, 120_000);
+  }, 180_000);
 });
 
 // ------------------------------------------------------------------------------------------------ scripts
@@ -366,7 +366,7 @@ echo "update $CURRENT_VERSION -> $APP_VERSION" >> ops.log
 echo "$APP_VERSION" > VERSION`)}
 ${scripts.rollback === false ? '' : `    rollback: |
 ${indent(`set -eu
-echo "rollback $CURRENT_VERSION -> $APP_VERSION" >> ops.log
+echo "rollback to $APP_VERSION (ROLLBACK_VERSION=$ROLLBACK_VERSION)" >> ops.log
 echo "$APP_VERSION" > VERSION`)}`}
 ${scripts.uninstall ? `    uninstall: |
 ${indent(`set -eu
@@ -394,7 +394,7 @@ describe('uninstall', () => {
     await finish('u3', 'Succeeded', 'the app is installed again');
     expect((await lines(join(work, 'ops.log'))).at(-1)).toBe('install 1.1.0');
     await installation('script-u', 'tool', (i) => i.state === 'installed' && i.version === '1.1.0');
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('a failing update script', () => {
@@ -416,7 +416,7 @@ exit 7`;
     expect(target2).toMatchObject({ name: 'script-r', phase: 'RolledBack', version: '1.1.0', previousVersion: '1.0.0' });
     expect(target2.error).toContain('update script exited with code 7; stderr:\nmigration step 2 failed');
     expect(f2.status.message).toContain('rolled back');
-    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0 (half done)', 'rollback 1.0.0 -> 1.0.0']);
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0 (half done)', 'rollback to 1.0.0 (ROLLBACK_VERSION=1.0.0)']);
     expect((await readFile(join(work, 'VERSION'), 'utf8')).trim()).toBe('1.0.0');
     expect(await deploymentsOf('f2')).toEqual([['deploy', '1.1.0', 'rolled_back'], ['rollback', '1.0.0', 'succeeded']]);
     const f2Failed = (await history('f2')).deployments.find((d) => d.operation === 'deploy')!;
@@ -427,10 +427,10 @@ exit 7`;
     await engine.apply(release('f3', 'script-r', { version: '1.2.0', apps: [scriptApp('f3', 'svc', '1.2.0', work, { update: failing })] }));
     const f3 = await finish('f3', 'Failed', 'the failed update fails the release');
     expect(f3.status.environments[0].targets[0]).toMatchObject({ name: 'script-r', phase: 'Failed', error: expect.stringContaining('update script exited with code 7') });
-    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0 (half done)', 'rollback 1.0.0 -> 1.0.0', 'update 1.0.0 -> 1.2.0 (half done)']);
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0 (half done)', 'rollback to 1.0.0 (ROLLBACK_VERSION=1.0.0)', 'update 1.0.0 -> 1.2.0 (half done)']);
     expect((await readFile(join(work, 'VERSION'), 'utf8')).trim()).toBe('1.2.0-partial');
     expect(await deploymentsOf('f3')).toEqual([['deploy', '1.2.0', 'failed']]);
-  }, 90_000);
+  }, 180_000);
 });
 
 // ------------------------------------------------------------------------------------------------ secrets
@@ -518,5 +518,5 @@ exit 3`));
     // The scan does find the value where it is by design: the user's Secret.
     const userSecret = await engine.json(['get', 'secret', 'host-secrets', '-n', ns]);
     expect(JSON.stringify(userSecret)).toContain(Buffer.from(secret).toString('base64'));
-  }, 90_000);
+  }, 180_000);
 });
