@@ -18,7 +18,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +30,7 @@ import type { ReleaseHistory } from '../../operator/src/storage/index.ts';
 import { connectDocker } from '../../agent/src/executors/docker-engine.ts';
 import { DOCKER_LABELS } from '../../agent/src/executors/docker-executor.ts';
 import { describeWithDocker, requireTestDocker, testDockerEnvironment } from '../support/test-docker.ts';
+import { freePort } from '../support/ports.ts';
 import { eventually } from '../support/until.ts';
 import { useEngine } from './engine-fixture.ts';
 
@@ -180,17 +180,6 @@ afterAll(async () => {
 });
 
 // ------------------------------------------------------------------------------------------------- docker
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describeWithDocker('docker target', () => {
   it('deploys an image from the registry, updates it to another tag, refuses an unknown tag naming the image, and uninstalls', async () => {
