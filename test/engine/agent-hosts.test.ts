@@ -359,7 +359,7 @@ echo "rollback to $APP_VERSION (ROLLBACK_VERSION=$ROLLBACK_VERSION)" >> ops.log
 echo "$APP_VERSION" > VERSION`)}`}
 ${scripts.uninstall ? `    uninstall: |
 ${indent(`set -eu
-echo "uninstall $APP_VERSION keep-data=\${KEEP_DATA:-unset}" >> ops.log
+echo "uninstall $APP_VERSION" >> ops.log
 rm -rf data VERSION`)}` : ''}
 `;
 }
@@ -374,7 +374,7 @@ describe('uninstall', () => {
     await engine.apply(release('u2', 'script-u', { spec: '  operation: uninstall', apps: [scriptApp('u2', 'tool', '1.0.0', work, { uninstall: true })] }));
     const u2 = await finish('u2', 'Succeeded', 'the uninstall release succeeds');
     expect(u2.status.environments[0].targets[0]).toMatchObject({ name: 'script-u', phase: 'Succeeded' });
-    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'uninstall 1.0.0 keep-data=unset']);
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'uninstall 1.0.0']);
     expect(await readdir(work)).toEqual(['ops.log']);
     await installation('script-u', 'tool', (i) => i.state === 'uninstalled');
     expect(await deploymentsOf('u2')).toEqual([['uninstall', '1.0.0', 'succeeded']]);
