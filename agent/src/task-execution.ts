@@ -6,6 +6,7 @@
  */
 import type { AgentExecutor, AgentTaskContext, AgentTaskResult } from './executors/agent-executor.ts';
 import { LIMITS, validateMessage, type ProtocolMessage, type TaskAssignMessage, type TaskOutcome } from '../../operator/src/protocol/messages.ts';
+import { createMasker, type Masker } from '../../operator/src/planning/masking.ts';
 
 /** The registry as the agent uses it; `run` (when there) validates the config and fills in its defaults. */
 export interface ExecutorLookup {
@@ -59,10 +60,13 @@ export class TaskExecution {
   private progressPending: { percent: number; message?: string } | undefined;
   private finished = false;
   private readonly phase: string;
+  /** The values of the env entries the operator named secret: masked in what leaves the executor. */
+  private readonly mask: Masker;
 
   constructor(private readonly o: TaskExecutionOptions) {
     this.taskId = o.assign.taskId;
     this.phase = o.assign.kind === 'deploy' ? o.assign.operation : o.assign.targetType;
+    this.mask = createMasker((o.assign.secretEnv ?? []).map((name) => o.assign.env[name] ?? ''));
   }
 
   get aborted(): AbortCause | undefined {
@@ -162,7 +166,9 @@ export class TaskExecution {
   private outcome(result: AgentTaskResult): TaskOutcome {
     const durationMs = Math.max(0, Date.now() - this.startedAt);
     let status: TaskOutcome['status'] = result.status;
-    let error = result.error;
+    // Masked here, so neither the journal on disk nor the result sent holds a secret the script printed.
+    let error = result.error !== undefined ? this.mask(result.error) : undefined;
+    if (result.outputTail !== undefined) result = { ...result, outputTail: this.mask(result.outputTail) };
     if (result.status !== 'succeeded' && this.cause) {
       if (this.cause === 'timeout') {
         error = `timed out after ${this.o.assign.timeoutSeconds} s${error ? `: ${error}` : ''}`;
@@ -188,8 +194,9 @@ export class TaskExecution {
     return { ...rest, ...(status === 'failed' || rest.error ? { error: head(`${rest.error ?? ''} ${note}`.trim(), LIMITS.errorTextLength) } : {}) };
   }
 
-  private log(line: string): void {
+  private log(raw: string): void {
     if (this.finished) return;
+    const line = this.mask(raw);
     const text = line.length > LIMITS.logLineLength ? `${line.slice(0, LIMITS.logLineLength - 1)}…` : line;
     if (this.queue.length >= (this.o.maxQueuedLines ?? DEFAULT_MAX_QUEUED_LINES)) {
       this.dropped++;
@@ -245,7 +252,7 @@ export class TaskExecution {
   private progress(percent: number, message?: string): void {
     if (this.finished) return;
     const clamped = Math.max(0, Math.min(100, Math.round(Number.isFinite(percent) ? percent : 0)));
-    this.progressPending = { percent: clamped, ...(message !== undefined ? { message: head(message, LIMITS.shortTextLength) } : {}) };
+    this.progressPending = { percent: clamped, ...(message !== undefined ? { message: head(this.mask(message), LIMITS.shortTextLength) } : {}) };
     const wait = this.lastProgressAt + PROGRESS_INTERVAL_MS - Date.now();
     if (wait <= 0) return this.sendProgress();
     this.progressTimer ??= setTimeout(() => {

@@ -218,7 +218,7 @@ describe('agent hub with agents over QUIC', () => {
     await until(() => hub.isConnected('edge-secret'), 10_000);
     const lines: string[] = [];
     const env = { APP_NAME: 'web', DB_PASSWORD: 'hunter2-printed-secret', API_TOKEN: 'never-printed-token-9f8e7d' };
-    const task = markerTask({ markerDir: markers, sleepMs: 50, echoEnv: ['DB_PASSWORD'], fail: true }, { env });
+    const task = markerTask({ markerDir: markers, sleepMs: 50, echoEnv: ['DB_PASSWORD'], fail: true }, { env, secretEnv: ['DB_PASSWORD', 'API_TOKEN'] });
     const result = await hub.dispatch('edge-secret', task, { onLog: (m) => lines.push(...m.lines) }, AbortSignal.timeout(20_000));
     expect(result.status).toBe('failed');
     expect(lines).toContain('DB_PASSWORD=******');
@@ -229,9 +229,12 @@ describe('agent hub with agents over QUIC', () => {
     const everything = [JSON.stringify(result), lines.join('\n'), side.logs.join('\n'), agentLogs.join('\n'), JSON.stringify(reports)].join('\n');
     expect(everything).not.toContain('hunter2-printed-secret');
     expect(everything).not.toContain('never-printed-token-9f8e7d');
-    // The agent's journal keeps no env at all; the printed one is in the output the executor reported.
+    // The agent's journal keeps no env at all, and the result it journals was masked by the agent: the
+    // operator named DB_PASSWORD and API_TOKEN secret (secretEnv).
     const journal = await journalFiles(stateDir);
     expect(journal.join('\n')).not.toContain('never-printed-token-9f8e7d');
+    expect(journal.join('\n')).not.toContain('hunter2-printed-secret');
+    expect(journal.join('\n')).toContain('DB_PASSWORD=******');
     expect(journal.join('\n')).not.toContain('"env"');
   });
 });

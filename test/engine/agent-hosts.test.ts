@@ -502,6 +502,11 @@ exit 3`));
     const dump = await databaseDump();
     expect(Object.keys(dump)).toEqual(expect.arrayContaining(['public.releases', 'public.task_runs', 'public.deployments', 'public.status_reports']));
     for (const [table, rows] of Object.entries(dump)) search(`table ${table}`, rows);
+    // The agent's journal on the host: the operator names the secret variables, and the agent masks them.
+    const journalDir = join(dir, 'agent-state', 'journal');
+    const journal = await readdir(journalDir);
+    expect(journal.length).toBeGreaterThan(0);
+    for (const file of journal) search(`agent journal ${file}`, await readFile(join(journalDir, file), 'utf8'));
     expect(agentOutput.join('\n')).toContain('deploy install of vault 1.0.0 (script) started');
     expect(found).toEqual([]);
     // The scan does find the value where it is by design: the user's Secret.

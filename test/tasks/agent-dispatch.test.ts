@@ -57,6 +57,8 @@ describe('agent task dispatch', () => {
     expect(sent[0]).toMatchObject({ kind: 'deploy', operation, app: 'shop', version: '1.1.0', targetType: 'script', timeoutSeconds: operation === 'install' ? 600 : 300 });
     expect(sent[0]!.config).toEqual({ settings: shopApp.script, package: shopApp.artifact!.package, host: { workDir: '/srv' } });
     expect(sent[0]!.env).toMatchObject({ APP_NAME: 'shop', APP_VERSION: '1.1.0' });
+    // The context's masker hides API_TOKEN: the agent is told it is secret, so it masks it in what it keeps.
+    expect(sent[0]!.secretEnv).toEqual(['API_TOKEN']);
   });
 
   it('rollback to an older version sends that version, and the package without the checksum of the new one', async () => {

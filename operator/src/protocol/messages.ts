@@ -224,6 +224,11 @@ export const TaskAssign = message('task_assign', {
   currentVersion: Type.Optional(Version()),
   config: OpaqueObject(),
   env: EnvMap(),
+  /**
+   * Names of the `env` entries that hold secrets: the agent masks their values in every line it logs, sends or
+   * journals, as the operator masks them on its side.
+   */
+  secretEnv: Type.Optional(Type.Array(Type.String({ maxLength: 256, pattern: PATTERNS.variableName.regex }), { maxItems: LIMITS.envEntries })),
   timeoutSeconds: Type.Integer({ minimum: 1, maximum: LIMITS.maxTimeoutSeconds }),
   releaseRef: Obj({
     namespace: Type.String({ minLength: 1, maxLength: 63 }),

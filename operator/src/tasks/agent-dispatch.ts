@@ -75,7 +75,10 @@ async function send(dispatcher: AgentDispatcher, context: TaskContext, assign: O
 }
 
 function assignment(context: TaskContext, app: AgentApp, fields: Pick<TaskAssignMessage, 'taskId' | 'kind' | 'operation' | 'targetType' | 'config'> & { currentVersion?: string; version?: string }): Omit<TaskAssignMessage, 'v' | 'type'> {
+  // A value the operator's masker changes is a secret: the agent is told which, so it masks them too.
+  const secretEnv = Object.keys(context.variables).filter((name) => context.variables[name] !== '' && context.mask(context.variables[name]!) !== context.variables[name]);
   return {
+    ...(secretEnv.length > 0 ? { secretEnv } : {}),
     taskId: fields.taskId,
     kind: fields.kind,
     operation: fields.operation,
