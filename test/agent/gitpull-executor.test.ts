@@ -69,7 +69,7 @@ describe('gitpull executor', () => {
     const hosts = await tempDir();
     workDir = join(hosts, 'srv', 'web');
     steps = join(hosts, 'steps');
-    config = { repo: origin.dir, settings: { workDir, build: BUILD, restart: RESTART } };
+    config = { repo: origin.dir, settings: { workDir, build: BUILD, restart: RESTART, keepData: false } };
   });
   afterAll(removeTempDirs);
 
@@ -187,7 +187,7 @@ describe('gitpull executor', () => {
     expect((await run({ operation: 'install', version: 'v1' })).result.status).toBe('succeeded');
     await origin.commit('two');
     origin.tag('v2');
-    const broken = await run({ operation: 'update', version: 'v2', currentVersion: 'v1' }, { settings: { workDir, build: 'echo "compile error" >&2; exit 2', restart: RESTART } });
+    const broken = await run({ operation: 'update', version: 'v2', currentVersion: 'v1' }, { settings: { workDir, build: 'echo "compile error" >&2; exit 2', restart: RESTART, keepData: false } });
     expect(broken.result).toMatchObject({ status: 'failed', installed: true, version: 'v1' });
     expect(broken.result.error).toContain('build command exited with code 2');
     expect(broken.result.error).toContain('compile error');
@@ -202,7 +202,7 @@ describe('gitpull executor', () => {
     const pids = join(await tempDir(), 'pids');
     const { result } = await run(
       { operation: 'install', version: 'main', env: { PIDS: pids } },
-      { settings: { workDir, build: 'sleep 300 & echo $! >> "$PIDS"\nsleep 300' }, timeouts: { install: 1, update: 300, rollback: 180, uninstall: 120 } },
+      { settings: { workDir, build: 'sleep 300 & echo $! >> "$PIDS"\nsleep 300', keepData: false }, timeouts: { install: 1, update: 300, rollback: 180, uninstall: 120 } },
     );
     expect(result.status).toBe('failed');
     expect(result.error).toContain('build command timed out');
@@ -210,12 +210,12 @@ describe('gitpull executor', () => {
   });
 
   it.each([
-    { keepData: undefined, kept: false },
-    { keepData: 'true', kept: true },
-  ])('uninstall removes the checkout unless KEEP_DATA is true ($keepData)', async ({ keepData, kept }) => {
+    { keepData: false, kept: false },
+    { keepData: true, kept: true },
+  ])('uninstall removes the checkout unless keepData is set (keepData $keepData)', async ({ keepData, kept }) => {
     await origin.commit('one');
     expect((await run({ operation: 'install', version: 'main' })).result.status).toBe('succeeded');
-    const { result } = await run({ operation: 'uninstall', version: 'main', currentVersion: 'main', ...(keepData ? { env: { KEEP_DATA: keepData } } : {}) });
+    const { result } = await run({ operation: 'uninstall', version: 'main', currentVersion: 'main' }, { ...config, settings: { ...config.settings, keepData } });
     expect(result).toMatchObject({ status: 'succeeded', installed: false, previousVersion: 'main' });
     expect(existsSync(workDir)).toBe(kept);
   });

@@ -11,7 +11,7 @@ import { hostContext, killQuietly, processAlive, readPids, removeTempDirs, tempD
 const executor = createScriptExecutor({ killGraceMs: 300, drainMs: 200, output: { maxLines: 50 } });
 
 function config(settings: Partial<ScriptSettings>, host?: ScriptExecutorConfig['host']): ScriptExecutorConfig {
-  return { settings: { interpreter: '/bin/bash', ...settings }, ...(host ? { host } : {}) };
+  return { settings: { interpreter: '/bin/bash', keepData: true, ...settings }, ...(host ? { host } : {}) };
 }
 
 /** Scripts that keep the installed version in the work dir, as a real install would keep its files. */

@@ -359,8 +359,9 @@ echo "rollback to $APP_VERSION (ROLLBACK_VERSION=$ROLLBACK_VERSION)" >> ops.log
 echo "$APP_VERSION" > VERSION`)}`}
 ${scripts.uninstall ? `    uninstall: |
 ${indent(`set -eu
-echo "uninstall $APP_VERSION" >> ops.log
-rm -rf data VERSION`)}` : ''}
+echo "uninstall $APP_VERSION (KEEP_DATA=$KEEP_DATA)" >> ops.log
+[ "$KEEP_DATA" = true ] || rm -rf data
+rm -f VERSION`)}` : ''}
 `;
 }
 
@@ -371,10 +372,11 @@ describe('uninstall', () => {
     await finish('u1', 'Succeeded', 'the app is installed');
     await installation('script-u', 'tool', (i) => i.state === 'installed' && i.version === '1.0.0');
 
-    await engine.apply(release('u2', 'script-u', { spec: '  operation: uninstall', apps: [scriptApp('u2', 'tool', '1.0.0', work, { uninstall: true })] }));
+    // keepData: false reaches the uninstall script as KEEP_DATA=false, and the script removes the data.
+    await engine.apply(release('u2', 'script-u', { spec: '  operation: uninstall', apps: [scriptApp('u2', 'tool', '1.0.0', work, { uninstall: true }).replace('    workDir:', '    keepData: false\n    workDir:')] }));
     const u2 = await finish('u2', 'Succeeded', 'the uninstall release succeeds');
     expect(u2.status.environments[0].targets[0]).toMatchObject({ name: 'script-u', phase: 'Succeeded' });
-    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'uninstall 1.0.0']);
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'uninstall 1.0.0 (KEEP_DATA=false)']);
     expect(await readdir(work)).toEqual(['ops.log']);
     await installation('script-u', 'tool', (i) => i.state === 'uninstalled');
     expect(await deploymentsOf('u2')).toEqual([['uninstall', '1.0.0', 'succeeded']]);

@@ -34,7 +34,7 @@ const scriptTarget: TargetRef = {
 const shopApp: AgentApp = {
   app: 'shop', version: '1.1.0',
   artifact: { package: { url: 'https://dl.example/shop-${APP_VERSION}.tgz', sha256: 'a'.repeat(64) } },
-  script: { interpreter: '/bin/bash', update: 'echo update', install: 'echo install' },
+  script: { interpreter: '/bin/bash', update: 'echo update', install: 'echo install', keepData: true },
 };
 
 const task = (type: Task['type'], extra: Partial<Task> = {}): Task => ({ id: type, type, onError: 'fail', ...extra } as Task);

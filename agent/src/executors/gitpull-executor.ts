@@ -174,11 +174,12 @@ class GitPullRun {
   }
 
   private async uninstall(): Promise<AgentTaskResult> {
-    const keep = this.context.env.KEEP_DATA === 'true';
+    // The app's own setting; an operator that predates it sends only KEEP_DATA.
+    const keep = this.config.settings.keepData ?? this.context.env.KEEP_DATA === 'true';
     if (!this.isCheckout()) {
       if (existsSync(this.workDir)) this.context.log(`${this.workDir} is not a git checkout; it is left as it is`);
     } else if (keep) {
-      this.context.log(`KEEP_DATA is true: ${this.workDir} is kept`);
+      this.context.log(`keepData: ${this.workDir} is kept`);
     } else {
       await rm(this.workDir, { recursive: true, force: true });
       this.context.log(`removed ${this.workDir}`);

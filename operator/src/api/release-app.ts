@@ -71,6 +71,7 @@ const ScriptSettings = Obj(
     rollback: Type.Optional(Type.String({ minLength: 1, maxLength: 262144 })),
     uninstall: Type.Optional(Type.String({ minLength: 1, maxLength: 262144 })),
     timeouts: Type.Optional(ScriptTimeouts),
+    keepData: Type.Boolean({ default: true, description: 'Reaches the scripts as KEEP_DATA: whether an uninstall keeps the app\'s data.' }),
   },
   { rules: [{ rule: 'has(self.install) || has(self.update)', message: 'script settings need an install or an update script' }] },
 );
@@ -79,6 +80,7 @@ const GitPullSettings = Obj({
   workDir: Type.String({ minLength: 1, maxLength: 4096, description: 'Checkout directory on the host.' }),
   build: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Build command, run after checkout.' })),
   restart: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Restart command, run after build.' })),
+  keepData: Type.Boolean({ default: false, description: 'On uninstall, keep the checkout (KEEP_DATA); by default it is removed.' }),
 });
 
 const Dependency = Obj({

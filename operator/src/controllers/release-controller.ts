@@ -509,10 +509,16 @@ class JobFactory {
           ...(unit.images[0] ? { image: unit.images[0].image } : {}),
           ...(app?.spec.artifact.package ? { artifactUrl: app.spec.artifact.package.url } : {}),
           ...(app?.spec.artifact.git ? { git: { repo: app.spec.artifact.git.repo } } : {}),
+          ...(keepData(app?.spec) !== undefined ? { keepData: keepData(app?.spec) } : {}),
         },
       } : {}),
     });
   }
+}
+
+/** What an uninstall does with the app's data, from the settings of its target type (KEEP_DATA). */
+function keepData(spec: ReleaseAppSpec | undefined): boolean | undefined {
+  return spec?.docker?.keepData ?? spec?.script?.keepData ?? spec?.gitpull?.keepData;
 }
 
 /** The ReleaseApps' dependency graph, and which apps each target hosts (by the apps' target selection). */
