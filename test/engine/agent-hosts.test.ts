@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import { sql } from 'drizzle-orm';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP, API_VERSION } from '../../operator/src/api/common.ts';
@@ -33,6 +32,7 @@ import { describeWithDocker, requireTestDocker, testDockerEnvironment } from '..
 import { freePort } from '../support/ports.ts';
 import { eventually } from '../support/until.ts';
 import { useEngine } from './engine-fixture.ts';
+import { databaseDump } from '../support/database-dump.ts';
 
 const run = promisify(execFile);
 const engine = useEngine({ agentPort: 0, agentHeartbeatSeconds: 1, agentNamespace: 'default' });
@@ -426,19 +426,6 @@ exit 7`;
 
 // ------------------------------------------------------------------------------------------------ secrets
 
-/** Every row of every table (all schemas but the system ones), as JSON per table. */
-async function databaseDump(): Promise<Record<string, string>> {
-  const db = engine.operator.database.db as unknown as { execute(query: ReturnType<typeof sql>): Promise<{ rows: Record<string, unknown>[] }> };
-  const tables = (await db.execute(sql`select table_schema, table_name from information_schema.tables
-    where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1, 2`)).rows;
-  const dump: Record<string, string> = {};
-  for (const { table_schema, table_name } of tables) {
-    const rows = (await db.execute(sql`select * from ${sql.identifier(String(table_schema))}.${sql.identifier(String(table_name))}`)).rows;
-    dump[`${String(table_schema)}.${String(table_name)}`] = JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
-  }
-  return dump;
-}
-
 /** The text forms a value takes: as is, base64, and its sha256 (which the script writes on the host). */
 function forms(value: string): [string, string][] {
   return [['raw', value], ['base64', Buffer.from(value, 'utf8').toString('base64')]];
@@ -501,7 +488,7 @@ exit 3`));
     const objects = (await engine.json(['get', 'releases,releaseapps,targets', '-n', ns])).items as Json[];
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(expect.arrayContaining(['Release/s1', 'Release/s2', 'ReleaseApp/s2-vault', 'Target/script-s']));
     for (const object of objects) search(`${object.kind} ${object.metadata.name}`, JSON.stringify(object));
-    const dump = await databaseDump();
+    const dump = await databaseDump(engine.operator.database.db);
     expect(Object.keys(dump)).toEqual(expect.arrayContaining(['public.releases', 'public.task_runs', 'public.deployments', 'public.status_reports']));
     for (const [table, rows] of Object.entries(dump)) search(`table ${table}`, rows);
     // The agent's journal on the host: the operator names the secret variables, and the agent masks them.

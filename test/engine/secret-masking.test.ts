@@ -14,11 +14,11 @@
  * is masked all the same.
  */
 import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRobotReceiver, type RobotReceiver } from '../notifications/chat-robot-receiver.ts';
 import { startPodLogProxy, type PodLogProxy } from '../support/pod-log-proxy.ts';
 import { useEngine } from './engine-fixture.ts';
+import { databaseDump } from '../support/database-dump.ts';
 
 let proxy: PodLogProxy | undefined;
 let receiver: RobotReceiver;
@@ -66,19 +66,6 @@ function findSecrets(place: string, text: string): string[] {
     for (const [form, needle] of forms(value)) if (text.includes(needle)) found.push(`${place}: ${name} (${form})`);
   }
   return found;
-}
-
-/** Every row of every table (all schemas but the system ones), as JSON per table. */
-async function databaseDump(): Promise<Record<string, string>> {
-  const db = engine.operator.database.db as unknown as { execute(query: ReturnType<typeof sql>): Promise<{ rows: Record<string, unknown>[] }> };
-  const tables = (await db.execute(sql`select table_schema, table_name from information_schema.tables
-    where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1, 2`)).rows;
-  const dump: Record<string, string> = {};
-  for (const { table_schema, table_name } of tables) {
-    const rows = (await db.execute(sql`select * from ${sql.identifier(String(table_schema))}.${sql.identifier(String(table_name))}`)).rows;
-    dump[`${String(table_schema)}.${String(table_name)}`] = JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
-  }
-  return dump;
 }
 
 interface KubeItem {
@@ -223,7 +210,7 @@ async function scan(): Promise<{ found: string[]; items: KubeItem[] }> {
   const scanned = items.filter((o) => !isUserSecret(o) && !isJobSecret(o));
   expect(scanned.map((o) => o.kind)).toEqual(expect.arrayContaining(['Release', 'ReleaseApp', 'Job', 'Pod']));
   for (const object of scanned) found.push(...findSecrets(`${object.kind} ${object.metadata.name}`, JSON.stringify(object)));
-  const dump = await databaseDump();
+  const dump = await databaseDump(engine.operator.database.db);
   expect(Object.keys(dump)).toEqual(expect.arrayContaining(['public.releases', 'public.task_runs', 'public.audit_events']));
   for (const [table, rows] of Object.entries(dump)) found.push(...findSecrets(`table ${table}`, rows));
   return { found, items };
