@@ -88,6 +88,12 @@ describe('agent credentials', () => {
     expect((await credentials.verify('edge-4', old)).ok).toBe(false);
   });
 
+  it('issues one credential when several Targets naming the same agent are reconciled at once', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => credentials.ensure('edge-6')));
+    expect(outcomes.filter((o) => o === 'issued')).toHaveLength(1);
+    expect((await credentials.verify('edge-6', await token('edge-6'))).ok).toBe(true);
+  });
+
   it('rewrites the Secret when the CA changes, keeping the token', async () => {
     await credentials.ensure('edge-5');
     const before = await token('edge-5');

@@ -41,13 +41,35 @@ export interface AgentCredentialsOptions {
 }
 
 export class AgentCredentials {
+  /**
+   * The last ensure/issue/revoke of each agent id. They run one at a time per agent: several Targets name the
+   * same agent and are reconciled concurrently, and two issues interleaving (hash A, hash B, Secret B,
+   * Secret A) would leave a Secret whose token the database does not know, refusing the agent.
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   constructor(private readonly o: AgentCredentialsOptions) {}
+
+  private serialized<T>(agentId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(agentId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(() => undefined, () => undefined);
+    this.queues.set(agentId, settled);
+    void settled.then(() => {
+      if (this.queues.get(agentId) === settled) this.queues.delete(agentId);
+    });
+    return next;
+  }
 
   /**
    * Makes sure an agent named by a Target has a credential: issues one when the agent is unknown or its
    * Secret is gone (deleting the Secret rotates the token). A revoked agent gets none until `issue`.
    */
-  async ensure(agentId: string): Promise<'issued' | 'exists' | 'revoked'> {
+  ensure(agentId: string): Promise<'issued' | 'exists' | 'revoked'> {
+    return this.serialized(agentId, () => this.ensureNow(agentId));
+  }
+
+  private async ensureNow(agentId: string): Promise<'issued' | 'exists' | 'revoked'> {
     const row = await this.o.repo.getAgent(agentId);
     if (row?.revokedAt) return 'revoked';
     const secret = await this.readSecret(agentId);
@@ -55,12 +77,16 @@ export class AgentCredentials {
       if (Buffer.from(secret.data['ca.crt'] ?? '', 'base64').toString('utf8') !== this.o.caPem()) await this.writeSecret(agentId, Buffer.from(secret.data.token, 'base64').toString('utf8'));
       return 'exists';
     }
-    await this.issue(agentId);
+    await this.issueNow(agentId);
     return 'issued';
   }
 
   /** A new token for the agent (replacing any old one and clearing a revocation); returns it. */
-  async issue(agentId: string): Promise<string> {
+  issue(agentId: string): Promise<string> {
+    return this.serialized(agentId, () => this.issueNow(agentId));
+  }
+
+  private async issueNow(agentId: string): Promise<string> {
     const token = newToken();
     // The database first: a Secret with a token the database does not know would let nobody in; the
     // reverse (a hash without its Secret yet) is repaired by the next ensure.
@@ -71,7 +97,11 @@ export class AgentCredentials {
   }
 
   /** Refuses the agent from now on; its Secret is deleted so the token is gone from the cluster too. */
-  async revoke(agentId: string): Promise<void> {
+  revoke(agentId: string): Promise<void> {
+    return this.serialized(agentId, () => this.revokeNow(agentId));
+  }
+
+  private async revokeNow(agentId: string): Promise<void> {
     if (!(await this.o.repo.getAgent(agentId))) throw new Error(`agent ${agentId} is not known`);
     await this.o.repo.revokeAgent(agentId);
     try {
