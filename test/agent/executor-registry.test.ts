@@ -61,11 +61,11 @@ describe('executor registry', () => {
   });
 
   it.each([
-    { type: 'script', config: { settings: { install: 'true' } }, expected: { settings: { install: 'true', interpreter: '/bin/bash' } } },
+    { type: 'script', config: { settings: { install: 'true' } }, expected: { settings: { install: 'true', interpreter: '/bin/bash', keepData: true } } },
     {
       type: 'script',
       config: { settings: { update: 'true', timeouts: { update: 30 } } },
-      expected: { settings: { update: 'true', interpreter: '/bin/bash', timeouts: { install: 600, update: 30, rollback: 180, uninstall: 120 } } },
+      expected: { settings: { update: 'true', interpreter: '/bin/bash', keepData: true, timeouts: { install: 600, update: 30, rollback: 180, uninstall: 120 } } },
     },
     { type: 'task:backup', config: {}, expected: { type: 'full', retention: 5, timeoutSeconds: 600 } },
     { type: 'task:health_check', config: { type: 'tcp', host: 'localhost', port: 80 }, expected: { type: 'tcp', host: 'localhost', port: 80, timeoutSeconds: 10, retry: 3, intervalSeconds: 10, successThreshold: 1 } },
