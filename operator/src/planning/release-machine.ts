@@ -391,10 +391,10 @@ function applyAction(pass: Pass, action: ReleaseAction) {
       }
       for (const e of status.environments ?? []) if (e.frozen) delete e.frozen;
       const reason = `rollback requested${who}${action.comment ? `: ${action.comment}` : ''}`;
-      const skipped: string[] = [];
+      const skipped = new Set<TargetRun>();
       for (const { run } of chosen) {
         if (run.phase === 'RolledBack' || run.phase === 'RollingBack') {
-          skipped.push(`${run.name} (${run.phase})`);
+          skipped.add(run);
           continue;
         }
         run.phase = 'RollingBack';
@@ -408,9 +408,10 @@ function applyAction(pass: Pass, action: ReleaseAction) {
         for (const e of status.environments ?? []) if ((e.targets ?? []).some((t) => t.phase === 'RollingBack')) e.rollbackReason = reason;
         status.message = reason;
       }
-      const started = chosen.filter((c) => !skipped.some((name) => name.startsWith(`${c.run.name} (`)));
-      if (started.length === 0) return reject(pass, `nothing to roll back: ${skipped.join(', ')}`);
-      return applied(pass, `${reason} for ${started.map((c) => c.run.name).join(', ')}${action.rollbackVersion ? ` to ${action.rollbackVersion}` : ''}${skipped.length ? `; already ${skipped.join(', ')}` : ''}`);
+      const already = [...skipped].map((run) => `${run.name} (${run.phase})`).join(', ');
+      const started = chosen.filter((c) => !skipped.has(c.run));
+      if (started.length === 0) return reject(pass, `nothing to roll back: ${already}`);
+      return applied(pass, `${reason} for ${started.map((c) => c.run.name).join(', ')}${action.rollbackVersion ? ` to ${action.rollbackVersion}` : ''}${skipped.size ? `; already ${already}` : ''}`);
     }
   }
 }
