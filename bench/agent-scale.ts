@@ -10,22 +10,57 @@
  * runs on 127.0.0.1.
  *
  * For each agent count and heartbeat interval (the operator's default, then a short one for stress), with a
- * fresh set of processes: the time until the hub has every agent online, the hub's CPU spent connecting them,
- * then after a pause a steady-state window in which the hub process's CPU (utime + stime from
- * /proc/<pid>/stat), RSS, event-loop delay, heartbeats recorded per second, reconnects and UDP drops at its
- * socket are measured. Agents dial at BENCH_DIAL_RATE per second, not all at once (see the measurements).
+ * fresh set of processes: the time until the hub has every agent online and the hub's CPU meanwhile, then after
+ * a pause a steady-state window in which the hub process's CPU (utime + stime from /proc/<pid>/stat), RSS, JS
+ * heap after a full GC, event-loop delay, heartbeats recorded per second, reconnects and the datagrams dropped at
+ * its UDP socket are measured.
  *
- * Environment: BENCH_AGENTS ("0,100,1000"), BENCH_WINDOW_SECONDS (30), BENCH_SETTLE_SECONDS (5),
- * BENCH_STRESS_HEARTBEAT_SECONDS (1; 0 skips the stress rows), BENCH_DIAL_RATE (agents per second, 20; 0: all
- * at once), BENCH_AGENTS_PER_HOST (250), BENCH_AGENT_NICE (10), BENCH_CONNECT_TIMEOUT_SECONDS (300; at most 120 for a stress row),
- * BENCH_TIMEOUT_SECONDS (the whole run; default from the others), BENCH_DATABASE (pglite, the operator's
- * default, in the hub's process; or pg: a scratch database on DATABASE_URL's server, e.g.
- * `BENCH_DATABASE=pg bash scripts/with-postgres.sh npx tsx bench/agent-scale.ts`). For digging:
- * BENCH_KEEP_DIR=1 keeps every log, BENCH_PROFILE_DIR=<dir> writes CPU profiles of the hub (connect, window).
- * Progress goes to stderr, the table to stdout. Exits 1 when agents at the default heartbeat interval did not
- * all come online (or on any other failure); the stress rows may saturate the operator and say so instead.
+ * Environment (defaults in parentheses): BENCH_AGENTS (0,100,1000); BENCH_WINDOW_SECONDS (30);
+ * BENCH_SETTLE_SECONDS (5); BENCH_STRESS_HEARTBEAT_SECONDS (1; 0 skips the stress rows); BENCH_DIAL_RATE (20
+ * agents per second; 0: all at once); BENCH_AGENTS_PER_HOST (250); BENCH_AGENT_NICE (10: the agents would run on
+ * other machines, so here they yield the CPU to the operator's process); BENCH_CONNECT_TIMEOUT_SECONDS (300, at
+ * most 120 for a stress row); BENCH_TIMEOUT_SECONDS (the whole run; by default the sum of each scenario's bounds);
+ * BENCH_DATABASE (pglite: the operator's default, inside its process; pg: a scratch database on DATABASE_URL's
+ * server, e.g. `BENCH_DATABASE=pg bash scripts/with-postgres.sh npx tsx bench/agent-scale.ts`). For digging:
+ * BENCH_KEEP_DIR=1 keeps every log (hub.log, host-N.log, *.out), BENCH_PROFILE_DIR=<dir> writes CPU profiles of
+ * the hub's connect phase and window (they slow it down). Progress goes to stderr, the table to stdout. Exits 1
+ * when agents at the default interval are still offline after the connect timeout, or on any failure; a stress
+ * row may saturate the operator and is reported as it is.
  *
- * MEASURED
+ * Measured 2026-11-27 on 2 vCPUs (AMD EPYC), Node 20.20, PGlite, defaults (the machine was shared with other
+ * work: 33-66 % busy in these windows, 2 CPUs = 100 %):
+ *
+ *   agents  heartbeat   all online  hub CPU connecting  CPU     heartbeats/s  RSS connect/end/peak  JS heap (per agent)
+ *   0       —           —           —                   1.4 %   —             898 / 603 / 898 MiB   63 MiB
+ *   100     10 s (def.) 5.1 s       2.6 s (26 ms/agent) 9.9 %   10.0 (10)     582 / 587 / 876 MiB   69 MiB (68 KiB)
+ *   100     1 s         5.2 s       2.7 s (27 ms/agent) 35.8 %  100.1 (100)   580 / 589 / 872 MiB   70 MiB (75 KiB)
+ *   1000    10 s (def.) 50.1 s      23.4 s (23 ms/agent) 40.9 % 100.0 (100)   803 / 941 / 941 MiB   111 MiB (49 KiB)
+ *   1000    1 s         95 at 120 s 113.5 s              93.1 %  300.8 (1000)  1006 / 1054 / 1064 MiB 117 MiB
+ *   (loop delay p99 / max: 29/78, 27/41, 35/135, 43/60, 136/397 ms; no reconnect and no UDP drop but in the last
+ *   row: 321 reconnects in the window, 4,549 drops while connecting.)
+ *
+ * - 1,000 agents at the default 10 s heartbeat are all online as fast as they dial (20/s: 50 s), each costing the
+ *   operator ~23 ms of CPU to connect (TLS with a stateless retry, hello, credential check, history rows); then
+ *   ~41 % of one core for 100 heartbeats/s, i.e. ~0.04 % of a core and ~50 KiB of JS heap per agent. The RSS is
+ *   mostly the embedded PGlite (600-900 MiB, moving with its WASM heap). With PostgreSQL (BENCH_DATABASE=pg) the
+ *   heartbeat rows are written outside the process: see PG below.
+ * - Where the window's CPU goes (profile, 250 agents): PGlite's UPDATE per heartbeat in the operator's thread
+ *   ~25 %, sendto ~15 %, the library's per-packet objects (an Error per quiche `Done`, PromiseCancellable, Timer,
+ *   events, locks) ~30 %, GC ~7 %. A heartbeat costs ~3.5 ms of operator CPU all told (100 agents at 1 s: 36 %),
+ *   so 1,000 agents at 1 s would need three to four cores: that row saturates the operator, acknowledgements come
+ *   late, agents give up after 3 missed (3 s) and redial, and it never settles.
+ * - Connecting is where it breaks first. All at once (BENCH_DIAL_RATE=0), or at 20/s while other processes take
+ *   the CPUs (agents at nice 0 on this machine, or its other work), the operator falls behind: MiBs of datagrams
+ *   wait unread at its socket, handshakes pass the agent's 10 s timeout and are abandoned after the operator did
+ *   most of their work, and the retries keep it behind: 57-128 ms of CPU per agent and 2-5 minutes to get 1,000
+ *   online, or not within 5 minutes. (The agent logs such a timeout with an empty reason:
+ *   ErrorQUICClientCreateTimeout has no message.)
+ * - Fixed on the way, in operator/src/protocol/quic-transport.ts: the server's UDP receive buffer (Linux default
+ *   208 KiB) dropped thousands of datagrams whenever the operator paused for a few hundred ms, and each drop fed
+ *   the overload (same run back to back: default 60,212 drops, 84 ms/agent, 896/1,000 online after 3 min; 4 MiB:
+ *   no drop, 25 ms/agent, all online in 51 s); and the server sent its own keep-alive PINGs besides the agents'
+ *   (250 agents, PostgreSQL: 18.1 % → 12.5 % of a core without them).
+ * PG
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -270,6 +305,7 @@ interface Row {
   rssAfterConnectKiB: number;
   heapAfterConnectBytes: number;
   heapEndBytes: number;
+  externalEndBytes: number;
   cpuPercent: number;
   rssEndKiB: number;
   peakKiB: number;
@@ -429,7 +465,7 @@ async function scenario(n: number, heartbeatSeconds: number | null): Promise<Row
     const end = memoryKiB(pid);
     const stop = (await hub.request({ type: 'stats' }, 60_000, 'stats')).stats;
     if (PROFILE_DIR) await hub.request({ type: 'profile', action: 'stop', file: profileName('window') }, 60_000, 'profiled');
-    const heapEnd = (await hub.request({ type: 'stats', gc: true }, 60_000, 'stats')).stats.heapUsedBytes;
+    const { heapUsedBytes: heapEnd, externalBytes: externalEnd } = (await hub.request({ type: 'stats', gc: true }, 60_000, 'stats')).stats;
     const agentsAtEnd = n > 0 ? await hostStats(hosts) : undefined;
     if (stop.heartbeatWritesFailed > 0) progress(`${label}: ${stop.heartbeatWritesFailed} heartbeat writes failed; hub log:\n  ${tail(hubLog, 10)}`);
 
@@ -442,6 +478,7 @@ async function scenario(n: number, heartbeatSeconds: number | null): Promise<Row
       rssAfterConnectKiB: afterConnect.rss,
       heapAfterConnectBytes: heapAfterConnect,
       heapEndBytes: heapEnd,
+      externalEndBytes: externalEnd,
       cpuPercent: ((cpu1 - cpu0) / elapsed) * 100,
       rssEndKiB: end.rss,
       peakKiB: end.hwm,
@@ -478,7 +515,7 @@ async function scenario(n: number, heartbeatSeconds: number | null): Promise<Row
 
 function table(rows: Row[]): string {
   const baseline = rows.find((r) => r.agents === 0);
-  const head = ['agents', 'heartbeat', 'all online after', 'hub CPU while connecting', 'CPU (1 core = 100 %)', 'heartbeats/s (expected)', 'RSS after connect / end / peak', 'JS heap after GC', 'loop delay p99 / max', 'reconnects', 'UDP drops (connect / window)'];
+  const head = ['agents', 'heartbeat', 'all online after', 'hub CPU while connecting', 'CPU (1 core = 100 %)', 'heartbeats/s (expected)', 'RSS after connect / end / peak', 'JS heap after GC', 'external', 'loop delay p99 / max', 'reconnects', 'UDP drops (connect / window)'];
   const cells = rows.map((r) => [
     String(r.agents),
     r.agents === 0 ? '—' : r.heartbeatLabel,
@@ -488,6 +525,7 @@ function table(rows: Row[]): string {
     r.agents === 0 ? '—' : `${r.heartbeatsPerSecond.toFixed(1)} (${r.expectedPerSecond?.toFixed(0) ?? '?'})`,
     `${mib(r.rssAfterConnectKiB)} / ${mib(r.rssEndKiB)} / ${mib(r.peakKiB)}`,
     `${(r.heapEndBytes / 1048576).toFixed(0)} MiB` + (baseline && r.agents > 0 ? ` (${((r.heapEndBytes - baseline.heapEndBytes) / 1024 / r.agents).toFixed(0)} KiB/agent)` : ''),
+    `${(r.externalEndBytes / 1048576).toFixed(0)} MiB`,
     `${r.loopP99Ms.toFixed(0)} / ${r.loopMaxMs.toFixed(0)} ms`,
     String(r.reconnects),
     `${r.udpDropsConnect ?? '?'} / ${r.udpDropsWindow ?? '?'}`,

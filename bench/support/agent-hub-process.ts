@@ -184,8 +184,7 @@ async function main(): Promise<void> {
     heartbeatWritesDone: counts.done,
     heartbeatWritesFailed: counts.failed,
     loopDelay: { p50Ms: loop.percentile(50) / 1e6, p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 },
-    heapUsedBytes: process.memoryUsage().heapUsed,
-    rssBytes: process.memoryUsage.rss(),
+    ...(({ heapUsed, external, rss }) => ({ heapUsedBytes: heapUsed, externalBytes: external, rssBytes: rss }))(process.memoryUsage()),
     logLines,
   });
 

@@ -30,6 +30,8 @@ export interface HubStats {
   heartbeatWritesFailed: number;
   loopDelay: LoopDelay;
   heapUsedBytes: number;
+  /** Memory of C++ objects bound to JS ones, Buffers and ArrayBuffers included (process.memoryUsage().external). */
+  externalBytes: number;
   rssBytes: number;
   logLines: number;
 }
