@@ -16,51 +16,57 @@
  * its UDP socket are measured.
  *
  * Environment (defaults in parentheses): BENCH_AGENTS (0,100,1000); BENCH_WINDOW_SECONDS (30);
- * BENCH_SETTLE_SECONDS (5); BENCH_STRESS_HEARTBEAT_SECONDS (1; 0 skips the stress rows); BENCH_DIAL_RATE (20
- * agents per second; 0: all at once); BENCH_AGENTS_PER_HOST (250); BENCH_AGENT_NICE (10: the agents would run on
- * other machines, so here they yield the CPU to the operator's process); BENCH_CONNECT_TIMEOUT_SECONDS (300, at
- * most 120 for a stress row); BENCH_TIMEOUT_SECONDS (the whole run; by default the sum of each scenario's bounds);
- * BENCH_DATABASE (pglite: the operator's default, inside its process; pg: a scratch database on DATABASE_URL's
- * server, e.g. `BENCH_DATABASE=pg bash scripts/with-postgres.sh npx tsx bench/agent-scale.ts`). For digging:
- * BENCH_KEEP_DIR=1 keeps every log (hub.log, host-N.log, *.out), BENCH_PROFILE_DIR=<dir> writes CPU profiles of
- * the hub's connect phase and window (they slow it down). Progress goes to stderr, the table to stdout. Exits 1
- * when agents at the default interval are still offline after the connect timeout, or on any failure; a stress
- * row may saturate the operator and is reported as it is.
+ * BENCH_SETTLE_SECONDS (5); BENCH_STRESS_HEARTBEAT_SECONDS (1; 0 skips the stress rows); BENCH_DIAL_RATE (0: all
+ * agents at once, as after an operator restart; else agents per second); BENCH_AGENTS_PER_HOST (250);
+ * BENCH_AGENT_NICE (10: the agents would run on other machines, so here they yield the CPU to the operator's
+ * process); BENCH_CONNECT_TIMEOUT_SECONDS (300, at most 120 for a stress row); BENCH_TIMEOUT_SECONDS (the whole
+ * run; by default the sum of each scenario's bounds); BENCH_DATABASE (pglite: the operator's default, inside its
+ * process; pg: a scratch database on DATABASE_URL's server, e.g.
+ * `BENCH_DATABASE=pg bash scripts/with-postgres.sh npx tsx bench/agent-scale.ts`). For digging: BENCH_KEEP_DIR=1
+ * keeps every log (hub.log, host-N.log, *.out), BENCH_PROFILE_DIR=<dir> writes CPU profiles of the hub's connect
+ * phase and window (they slow it down). Progress goes to stderr, the table to stdout. Exits 1 when agents at the
+ * default interval are still offline after the connect timeout, or on any failure; a stress row may saturate the
+ * operator and is reported as it is.
  *
- * Measured 2026-11-27 on 2 vCPUs (AMD EPYC), Node 20.20, PGlite, defaults (the machine was shared with other
- * work: 33-66 % busy in these windows, 2 CPUs = 100 %):
+ * Measured 2026-11-27 on 2 vCPUs (AMD EPYC), 24 GiB, Node 20.20, PGlite, defaults (7.5 minutes):
  *
- *   agents  heartbeat   all online  hub CPU connecting  CPU     heartbeats/s  RSS connect/end/peak  JS heap (per agent)
- *   0       —           —           —                   1.4 %   —             898 / 603 / 898 MiB   63 MiB
- *   100     10 s (def.) 5.1 s       2.6 s (26 ms/agent) 9.9 %   10.0 (10)     582 / 587 / 876 MiB   69 MiB (68 KiB)
- *   100     1 s         5.2 s       2.7 s (27 ms/agent) 35.8 %  100.1 (100)   580 / 589 / 872 MiB   70 MiB (75 KiB)
- *   1000    10 s (def.) 50.1 s      23.4 s (23 ms/agent) 40.9 % 100.0 (100)   803 / 941 / 941 MiB   111 MiB (49 KiB)
- *   1000    1 s         95 at 120 s 113.5 s              93.1 %  300.8 (1000)  1006 / 1054 / 1064 MiB 117 MiB
- *   (loop delay p99 / max: 29/78, 27/41, 35/135, 43/60, 136/397 ms; no reconnect and no UDP drop but in the last
- *   row: 321 reconnects in the window, 4,549 drops while connecting.)
+ *   agents heartbeat  all online    hub CPU connecting     CPU     heartbeats/s  RSS connect/end/peak    JS heap
+ *   0      —          —             —                      0.5 %   —             867 / 572 / 867 MiB     62 MiB
+ *   100    10 s (def) 1.2 s         1.3 s (13 ms/agent)    6.8 %   10.0 (10)     567 / 584 / 859 MiB     69 MiB
+ *   100    1 s        1.3 s         1.4 s (14 ms/agent)    33.9 %  99.9 (100)    599 / 612 / 892 MiB     70 MiB
+ *   1000   10 s (def) 14.9 s        13.5 s (13 ms/agent)   44.1 %  99.9 (100)    822 / 975 / 975 MiB     111 MiB
+ *   1000   1 s        558 at 120 s  113.5 s                99.8 %  320.8 (1000)  1010 / 1012 / 1067 MiB  121 MiB
+ *   Event-loop delay p99 / max: 22/27, 27/80, 56/170, 51/78, 104/583 ms. No reconnect and no UDP drop, except in the
+ *   last row: 434 reconnects and 4,327 drops in the window, 417 agents online at its end. The machine (shared with
+ *   other work) was 1-44 % busy in the first four windows, 93 % in the last (2 CPUs = 100 %).
+ *   With PostgreSQL (BENCH_DATABASE=pg, two runs, agents at 20/s): 0 agents 0.6-0.7 % CPU, RSS 256 MiB, heap
+ *   57 MiB; 1,000 agents 19-22 ms/agent to connect, 34-43 % CPU at 100 heartbeats/s, RSS 538-624 MiB, heap 106 MiB.
  *
- * - 1,000 agents at the default 10 s heartbeat are all online as fast as they dial (20/s: 50 s), each costing the
- *   operator ~23 ms of CPU to connect (TLS with a stateless retry, hello, credential check, history rows); then
- *   ~41 % of one core for 100 heartbeats/s, i.e. ~0.04 % of a core and ~50 KiB of JS heap per agent. The RSS is
- *   mostly the embedded PGlite (600-900 MiB, moving with its WASM heap). With PostgreSQL (BENCH_DATABASE=pg) the
- *   heartbeat rows are written outside the process: see PG below.
- * - Where the window's CPU goes (profile, 250 agents): PGlite's UPDATE per heartbeat in the operator's thread
- *   ~25 %, sendto ~15 %, the library's per-packet objects (an Error per quiche `Done`, PromiseCancellable, Timer,
- *   events, locks) ~30 %, GC ~7 %. A heartbeat costs ~3.5 ms of operator CPU all told (100 agents at 1 s: 36 %),
- *   so 1,000 agents at 1 s would need three to four cores: that row saturates the operator, acknowledgements come
- *   late, agents give up after 3 missed (3 s) and redial, and it never settles.
- * - Connecting is where it breaks first. All at once (BENCH_DIAL_RATE=0), or at 20/s while other processes take
- *   the CPUs (agents at nice 0 on this machine, or its other work), the operator falls behind: MiBs of datagrams
- *   wait unread at its socket, handshakes pass the agent's 10 s timeout and are abandoned after the operator did
- *   most of their work, and the retries keep it behind: 57-128 ms of CPU per agent and 2-5 minutes to get 1,000
- *   online, or not within 5 minutes. (The agent logs such a timeout with an empty reason:
- *   ErrorQUICClientCreateTimeout has no message.)
+ * - 1,000 agents dialing at once are all online in 15 s, each costing the operator ~13 ms of CPU to connect (TLS
+ *   with a stateless retry, hello, credential check, history rows); then, at the default 10 s heartbeat, ~45 % of
+ *   one core for 100 heartbeats/s: ~0.04 % of a core per agent. Memory per agent: ~50 KiB of JS heap, 290-370 KiB
+ *   of RSS in all (PostgreSQL runs; with PGlite the embedded database alone holds 550-900 MiB of the operator's
+ *   RSS, ~250 MiB of it external, moving with its WASM heap and hiding the agents' share).
+ * - Where the window's CPU goes (profile, 1,000 agents, PGlite): the heartbeat UPDATE (PGlite and drizzle in the
+ *   operator's thread) ~37 %, the library's per-packet objects (an Error per quiche `Done`, PromiseCancellable,
+ *   Timer, events, locks) ~35 %, GC ~8 %, sendto ~7 %. A heartbeat costs ~3.3 ms of operator CPU all told (100
+ *   agents at 1 s: 34 %), so 1,000 agents at 1 s would need more than three cores: that row saturates the
+ *   operator (99.8 %, 320 of 1,000 heartbeats/s), acknowledgements come late, agents give up after 3 missed (3 s)
+ *   and redial, and it never settles.
+ * - Connecting is where it broke first. Before the fixes below, 1,000 agents at once took 71 s: 2,139 datagrams
+ *   dropped at the operator's socket, 344 handshakes failed (past the agent's 10 s timeout, or closed by the
+ *   operator's own 10 s start timeout, "transport code 12") and were redone, 47 ms of operator CPU per agent. And
+ *   whenever the operator is starved of CPU (its own agents at nice 0 here, or other work on the machine), it
+ *   still falls behind the same way: MiBs of datagrams wait unread, handshakes pass 10 s and are abandoned after
+ *   the operator did most of their work, the retries keep it behind (measured at 20/s under load: 57-128 ms/agent,
+ *   2-5 minutes to get 1,000 online, once not within 5 minutes). The agent logs such a timeout with an empty
+ *   reason (ErrorQUICClientCreateTimeout has no message).
  * - Fixed on the way, in operator/src/protocol/quic-transport.ts: the server's UDP receive buffer (Linux default
- *   208 KiB) dropped thousands of datagrams whenever the operator paused for a few hundred ms, and each drop fed
- *   the overload (same run back to back: default 60,212 drops, 84 ms/agent, 896/1,000 online after 3 min; 4 MiB:
- *   no drop, 25 ms/agent, all online in 51 s); and the server sent its own keep-alive PINGs besides the agents'
- *   (250 agents, PostgreSQL: 18.1 % → 12.5 % of a core without them).
- * PG
+ *   208 KiB, a hundred or two datagrams) overflowed whenever the operator paused for a few hundred ms, and each
+ *   drop fed the overload (2.8 MiB were waiting at the peak of the all-at-once connect above; at 20/s under load,
+ *   back to back: default 60,212 drops, 84 ms/agent, 896/1,000 online after 3 min; 4 MiB: no drop, 25 ms/agent,
+ *   all online in 51 s); and the server sent its own keep-alive PINGs besides the agents' (250 agents, PostgreSQL:
+ *   18.1 % -> 12.5 % of a core without them).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -85,7 +91,7 @@ const AGENT_COUNTS = (process.env.BENCH_AGENTS ?? '0,100,1000').split(',').map((
 const WINDOW_S = env('BENCH_WINDOW_SECONDS', 30);
 const SETTLE_S = env('BENCH_SETTLE_SECONDS', 5);
 const STRESS_HEARTBEAT_S = env('BENCH_STRESS_HEARTBEAT_SECONDS', 1);
-const DIAL_RATE = env('BENCH_DIAL_RATE', 20);
+const DIAL_RATE = env('BENCH_DIAL_RATE', 0);
 const AGENTS_PER_HOST = Math.max(1, env('BENCH_AGENTS_PER_HOST', 250));
 const AGENT_NICE = env('BENCH_AGENT_NICE', 10);
 const CONNECT_TIMEOUT_S = env('BENCH_CONNECT_TIMEOUT_SECONDS', 300);
@@ -303,7 +309,6 @@ interface Row {
   connectMs: number;
   connectCpuSeconds: number;
   rssAfterConnectKiB: number;
-  heapAfterConnectBytes: number;
   heapEndBytes: number;
   externalEndBytes: number;
   cpuPercent: number;
@@ -443,7 +448,6 @@ async function scenario(n: number, heartbeatSeconds: number | null): Promise<Row
     if (n > 0) progress(`${label}: connecting cost the hub ${connectCpuSeconds.toFixed(1)} s of CPU (the agents ${connectHostCpuSeconds.toFixed(1)} s); hub loop delay max ${lastHub.loopDelay.maxMs.toFixed(0)} ms; ${udpDrops(ready.port) ?? '?'} datagrams dropped at its socket`);
     if (PROFILE_DIR) await hub.request({ type: 'profile', action: 'stop', file: profileName('connect') }, 60_000, 'profiled');
     const afterConnect = memoryKiB(pid);
-    const heapAfterConnect = (await hub.request({ type: 'stats', gc: true }, 60_000, 'stats')).stats.heapUsedBytes;
     const agentsAtConnect = n > 0 ? await hostStats(hosts) : undefined;
 
     await sleep(SETTLE_S * 1000);
@@ -476,7 +480,6 @@ async function scenario(n: number, heartbeatSeconds: number | null): Promise<Row
       connectMs,
       connectCpuSeconds,
       rssAfterConnectKiB: afterConnect.rss,
-      heapAfterConnectBytes: heapAfterConnect,
       heapEndBytes: heapEnd,
       externalEndBytes: externalEnd,
       cpuPercent: ((cpu1 - cpu0) / elapsed) * 100,
