@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { QUIC_SETTINGS, type QuicSettings } from '../../operator/src/protocol/quic-transport.ts';
+import type { AgentOptions } from './agent.ts';
 
 /** The flags as commander gives them, and the config file's keys (kebab-case or camelCase). */
 export interface AgentFlags {
@@ -35,6 +36,22 @@ export interface AgentConfig {
   caPem(): Promise<string>;
   /** Where the credential and CA come from, for the start-up line (never the token itself). */
   describe: string;
+}
+
+/** The Agent's options from a loaded config, with what only the caller provides (its executors and log). */
+export function agentOptions(config: AgentConfig, own: Pick<AgentOptions, 'executors' | 'log'>): AgentOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    serverName: config.serverName,
+    agentId: config.agentId,
+    credential: config.credential,
+    caPem: config.caPem,
+    stateDir: config.stateDir,
+    shutdownGraceMs: config.shutdownGraceMs,
+    ...(config.quic ? { quic: config.quic } : {}),
+    ...own,
+  };
 }
 
 export class AgentConfigError extends Error {

@@ -1,7 +1,7 @@
 /** The `shipway-agent` command line: runs the agent until SIGTERM or SIGINT, then shuts down gracefully. */
 import { Command, CommanderError } from 'commander';
 import { Agent } from './agent.ts';
-import { AgentConfigError, loadAgentConfig, type AgentFlags } from './agent-config.ts';
+import { AgentConfigError, agentOptions, loadAgentConfig, type AgentFlags } from './agent-config.ts';
 import type { ExecutorLookup } from './task-execution.ts';
 
 export interface AgentMainOverrides {
@@ -40,19 +40,7 @@ export async function main(argv: readonly string[], overrides: AgentMainOverride
   try {
     const config = await loadAgentConfig(flags);
     const executors = overrides.executors ?? (await import('./default-executors.ts')).createDefaultExecutors();
-    agent = await Agent.create({
-      host: config.host,
-      port: config.port,
-      serverName: config.serverName,
-      agentId: config.agentId,
-      credential: config.credential,
-      caPem: config.caPem,
-      stateDir: config.stateDir,
-      executors,
-      shutdownGraceMs: config.shutdownGraceMs,
-      ...(config.quic ? { quic: config.quic } : {}),
-      log,
-    });
+    agent = await Agent.create(agentOptions(config, { executors, log }));
     log(`shipway-agent ${config.agentId}: operator ${config.host}:${config.port} (server name ${config.serverName}), state ${config.stateDir}, ${config.describe}`);
   } catch (error) {
     log(`shipway-agent: ${error instanceof AgentConfigError ? error.message : `cannot start: ${(error as Error).message}`}`);

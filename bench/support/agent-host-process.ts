@@ -9,7 +9,7 @@
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Agent } from '../../agent/src/agent.ts';
-import { loadAgentConfig } from '../../agent/src/agent-config.ts';
+import { agentOptions, loadAgentConfig } from '../../agent/src/agent-config.ts';
 import { createDefaultExecutors } from '../../agent/src/default-executors.ts';
 import type { HostReply, HostRequest, HostStats } from './agent-scale-ipc.ts';
 
@@ -75,19 +75,7 @@ process.on('message', (request: HostRequest) => {
             request.agents.map(async ({ agentId, credentialDir, stateDir }) => {
               const log = logOf(agentId);
               const config = await loadAgentConfig({ server: request.server, credentialFile: credentialDir, serverName: request.serverName, stateDir });
-              return Agent.create({
-                host: config.host,
-                port: config.port,
-                serverName: config.serverName,
-                agentId: config.agentId,
-                credential: config.credential,
-                caPem: config.caPem,
-                stateDir: config.stateDir,
-                executors,
-                shutdownGraceMs: config.shutdownGraceMs,
-                ...(config.quic ? { quic: config.quic } : {}),
-                log,
-              });
+              return Agent.create(agentOptions(config, { executors, log }));
             }),
           );
           agents.push(...created);
