@@ -15,9 +15,9 @@
  * - a secret variable reaches the script as an environment variable, and its value appears nowhere the
  *   operator or the agent writes: logs, objects and their status, Events, every database table.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,10 +33,10 @@ import { freePort } from '../support/ports.ts';
 import { eventually } from '../support/until.ts';
 import { useEngine } from './engine-fixture.ts';
 import { databaseDump } from '../support/database-dump.ts';
+import { startAgentProcess } from './agent-process.ts';
 
 const run = promisify(execFile);
 const engine = useEngine({ agentPort: 0, agentHeartbeatSeconds: 1, agentNamespace: 'default' });
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'shipway-agent.js');
 const AGENT = 'host-a';
 const MASK = '******';
 
@@ -92,19 +92,8 @@ ${options.spec ?? ''}
 ${options.apps.map((app) => `---\n${app}`).join('\n')}`;
 }
 
-/** Starts the agent from the credential Secret the operator issued, as the operator of a host would. */
 async function startAgent(): Promise<void> {
-  let secret: { data: Record<string, string> } | undefined;
-  await eventually(async () => {
-    secret = await engine.json(['get', 'secret', `shipway-agent-${AGENT}`, '-n', 'default']).catch(() => undefined);
-    return !!secret?.data?.token;
-  }, { timeoutMs: 30_000, message: () => `no credential Secret for ${AGENT}\n${engine.logs.slice(-20).join('\n')}` });
-  const credentials = join(dir, 'agent-credential');
-  await mkdir(credentials, { recursive: true });
-  for (const [key, value] of Object.entries(secret!.data)) await writeFile(join(credentials, key), Buffer.from(value, 'base64'));
-  const port = engine.operator.agents()!.hub.port;
-  agent = spawn(process.execPath, [BIN, '--server', `127.0.0.1:${port}`, '--server-name', 'localhost', '--credential-file', credentials, '--state-dir', join(dir, 'agent-state')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [agent.stdout!, agent.stderr!]) stream.on('data', (chunk: Buffer) => agentOutput.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  agent = await startAgentProcess(engine, AGENT, { credentialDir: join(dir, 'agent-credential'), stateDir: join(dir, 'agent-state'), output: agentOutput });
 }
 
 let custom: CustomObjectsApi | undefined;

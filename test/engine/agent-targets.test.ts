@@ -4,16 +4,16 @@
  * Releases then install, update and roll back a script app on its host through the same engine as
  * Kubernetes targets, and the Target's status shows the agent and what is installed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from './engine-fixture.ts';
+import { startAgentProcess } from './agent-process.ts';
 import { eventually } from '../support/until.ts';
 
 const engine = useEngine({ agentPort: 0, agentHeartbeatSeconds: 1, agentNamespace: 'default' });
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'shipway-agent.js');
 
 let dir: string;
 const agents: ChildProcess[] = [];
@@ -27,20 +27,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Starts the agent from the credential Secret the operator issued, as an operator of a host would. */
 async function startAgent(agentId: string): Promise<void> {
-  let secret: { data: Record<string, string> } | undefined;
-  await eventually(async () => {
-    secret = await engine.json(['get', 'secret', `shipway-agent-${agentId}`, '-n', 'default']).catch(() => undefined);
-    return !!secret?.data?.token;
-  }, { timeoutMs: 30_000, message: () => `no credential Secret for ${agentId}\n${engine.logs.slice(-20).join('\n')}` });
-  const credentials = join(dir, `${agentId}-credential`);
-  await mkdir(credentials, { recursive: true });
-  for (const [key, value] of Object.entries(secret!.data)) await writeFile(join(credentials, key), Buffer.from(value, 'base64'));
-  const port = engine.operator.agents()!.hub.port;
-  const child = spawn(process.execPath, [BIN, '--server', `127.0.0.1:${port}`, '--server-name', 'localhost', '--credential-file', credentials, '--state-dir', join(dir, `${agentId}-state`)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => agentOutput.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  agents.push(child);
+  agents.push(await startAgentProcess(engine, agentId, { credentialDir: join(dir, `${agentId}-credential`), stateDir: join(dir, `${agentId}-state`), output: agentOutput }));
 }
 
 const targetYaml = (ns: string, workDir: string) => `
