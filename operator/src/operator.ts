@@ -120,6 +120,11 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
       if (!endpoint) return Promise.reject(new Error(`agent ${agentId}: this replica does not serve agents (not leading)`));
       return endpoint.hub.dispatch(agentId, task, handlers, signal);
     },
+    cancel: async (agentId, taskId) => {
+      if (!endpoint) throw new Error('this replica does not serve agents (not leading)');
+      const ack = await endpoint.hub.control(agentId, 'cancel', taskId);
+      if (!ack.accepted) throw new Error(`the agent refused: ${ack.reason ?? 'no reason given'}`);
+    },
     dockerTls: dockerTlsReader(core, secrets),
   };
 

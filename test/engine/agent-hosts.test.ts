@@ -67,6 +67,7 @@ spec: { type: ${type}, environment: prod, host: 127.0.0.1, agent: ${AGENT}${extr
     target('script-u', 'script'),
     target('script-r', 'script'),
     target('script-s', 'script'),
+    target('script-c', 'script'),
     ...(docker ? [target('docker-a', 'docker', `, docker: { host: '${docker.dockerHost}' }`)] : []),
     `
 apiVersion: v1
@@ -148,7 +149,7 @@ beforeAll(async () => {
   ns = await engine.namespace('hosts');
   await engine.apply(targets());
   await startAgent();
-  await Promise.all(['git-a', 'script-u', 'script-r', 'script-s', ...(testDockerEnvironment() ? ['docker-a'] : [])].map(waitOnline));
+  await Promise.all(['git-a', 'script-u', 'script-r', 'script-s', 'script-c', ...(testDockerEnvironment() ? ['docker-a'] : [])].map(waitOnline));
 }, 60_000);
 
 afterAll(async () => {
@@ -410,6 +411,39 @@ exit 7`;
     expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0 (half done)', 'rollback to 1.0.0 (ROLLBACK_VERSION=1.0.0)', 'update 1.0.0 -> 1.2.0 (half done)']);
     expect((await readFile(join(work, 'VERSION'), 'utf8')).trim()).toBe('1.2.0-partial');
     expect(await deploymentsOf('f3')).toEqual([['deploy', '1.2.0', 'failed']]);
+  }, 180_000);
+});
+
+describe('a cancelled release', () => {
+  it('stops the script running on the host: its process group is killed and the deployment recorded cancelled', async () => {
+    const work = join(dir, 'script-c', 'batch');
+    const slow = `set -eu
+echo $$ > script.pid
+echo "update started" >> ops.log
+sleep 120
+echo "update finished" >> ops.log`;
+    await engine.apply(release('c1', 'script-c', { apps: [scriptApp('c1', 'batch', '1.0.0', work)] }));
+    await finish('c1', 'Succeeded', 'the app is installed');
+    await engine.apply(release('c2', 'script-c', { version: '1.1.0', apps: [scriptApp('c2', 'batch', '1.1.0', work, { update: slow })] }));
+    await eventually(async () => (await readFile(join(work, 'ops.log'), 'utf8')).includes('update started'), { timeoutMs: 60_000, message: () => `the update script starts\n${agentOutput.slice(-10).join('\n')}` });
+    const pid = Number((await readFile(join(work, 'script.pid'), 'utf8')).trim());
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive()).toBe(true);
+
+    await engine.annotate(ns, 'c2', { 'shipway.dev/action': 'cancel', 'shipway.dev/comment': 'wrong build' });
+    await finish('c2', 'Cancelled', 'the release is cancelled');
+    // The agent got the cancel: the script (and its sleep) is gone long before its 120 s.
+    await eventually(async () => !alive(), { timeoutMs: 20_000, message: () => `the update script (pid ${pid}) is still running after the cancel\nagent:\n${agentOutput.slice(-15).join('\n')}\noperator:\n${engine.logs.slice(-15).join('\n')}` });
+    expect(agentOutput.join('\n')).toMatch(/cancel requested/);
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update started']);
+    await expect.poll(async () => (await history('c2')).deployments.map((d) => d.status), { timeout: 10_000 }).toEqual(['cancelled']);
   }, 180_000);
 });
 

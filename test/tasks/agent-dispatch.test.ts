@@ -9,6 +9,7 @@ import type { Task } from '../../operator/src/api/pipeline.ts';
 import type { TaskAssignMessage } from '../../operator/src/protocol/messages.ts';
 import { createAgentTaskRegistry, type AgentDispatcher } from '../../operator/src/tasks/agent-dispatch.ts';
 import type { AgentApp, TargetRef, TaskContext } from '../../operator/src/tasks/task-executor.ts';
+import { WorkCancelled } from '../../operator/src/tasks/work-cancelled.ts';
 import { taskContext } from './task-context.ts';
 
 type Assignment = Omit<TaskAssignMessage, 'v' | 'type'>;
@@ -59,6 +60,29 @@ describe('agent task dispatch', () => {
     expect(sent[0]!.env).toMatchObject({ APP_NAME: 'shop', APP_VERSION: '1.1.0' });
     // The context's masker hides API_TOKEN: the agent is told it is secret, so it masks it in what it keeps.
     expect(sent[0]!.secretEnv).toEqual(['API_TOKEN']);
+  });
+
+  it.each<[string, WorkCancelled, string[]]>([
+    ['a cancelled release cancels the task on the agent', new WorkCancelled('cancel'), ['agent-1 shop-run/shop']],
+    ['a stopping operator leaves it running (the next leader collects its result)', new WorkCancelled('stop'), []],
+  ])('abort while the agent works — %s', async (_, reason, expected) => {
+    const cancels: string[] = [];
+    const abort = new AbortController();
+    let sent!: () => void;
+    const working = new Promise<void>((resolve) => (sent = resolve));
+    const dispatcher: AgentDispatcher = {
+      dispatch: (_agent, _task, _handlers, signal) => new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        sent();
+      }),
+      cancel: async (agentId, taskId) => void cancels.push(`${agentId} ${taskId}`),
+    };
+    const registry = createAgentTaskRegistry(new Map(), dispatcher);
+    const running = registry.get('deploy')!.run(context(task('deploy'), { runKey: 'shop-run', signal: abort.signal }));
+    await working;
+    abort.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect(cancels).toEqual(expected);
   });
 
   it('rollback to an older version sends that version, and the package without the checksum of the new one', async () => {

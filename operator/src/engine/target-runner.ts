@@ -20,6 +20,7 @@ import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index
 import { sleep } from '../runtime/sleep.ts';
 import type { AgentApp, ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import { WorkCancelled } from '../tasks/work-cancelled.ts';
 
 export interface ReleaseRef {
   uid: string;
@@ -99,7 +100,6 @@ interface Running {
   done: Promise<void>;
 }
 
-class Cancelled extends Error {}
 
 export class TargetRunner {
   private readonly jobs = new Map<string, Running>();
@@ -139,7 +139,7 @@ export class TargetRunner {
 
   /** Aborts the deploys and verifications of a release (not its rollbacks). */
   cancel(releaseUid: string): void {
-    for (const run of this.jobs.values()) if (run.releaseUid === releaseUid && run.kind !== 'rollback') run.abort.abort(new Cancelled('cancelled'));
+    for (const run of this.jobs.values()) if (run.releaseUid === releaseUid && run.kind !== 'rollback') run.abort.abort(new WorkCancelled('cancel'));
   }
 
   /** Drops what is kept about a finished release. */
@@ -155,7 +155,7 @@ export class TargetRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const run of this.jobs.values()) run.abort.abort(new Cancelled('operator stopping'));
+    for (const run of this.jobs.values()) run.abort.abort(new WorkCancelled('stop'));
     await Promise.allSettled([...this.jobs.values()].map((r) => r.done));
   }
 
@@ -164,7 +164,7 @@ export class TargetRunner {
     const abort = new AbortController();
     const done = work(abort.signal)
       .catch((error) => {
-        if (!(error instanceof Cancelled) && !abort.signal.aborted) this.o.log?.(`${kind} ${key}: ${this.o.mask(errorText(error))}`);
+        if (!(error instanceof WorkCancelled) && !abort.signal.aborted) this.o.log?.(`${kind} ${key}: ${this.o.mask(errorText(error))}`);
         if (!abort.signal.aborted) {
           // A failure of the runner itself (database down, bug) leaves no report, so the next reconcile asks again.
           this.update(job, (w) => delete w[kind]);
@@ -413,7 +413,7 @@ export class TargetRunner {
         if (outcome.status === 'failed') error = `health check failed: ${outcome.error}`;
       }
     } catch (e) {
-      if (signal.aborted) throw new Cancelled('cancelled');
+      if (signal.aborted) throw new WorkCancelled('cancel');
       if (!(e instanceof AgentTarget)) error = errorText(e);
     }
     const masked = error === undefined ? undefined : this.o.mask(error);
@@ -474,7 +474,7 @@ export class TargetRunner {
         });
         if (outcome.status === 'failed') error = outcome.error;
       } catch (e) {
-        if (signal.aborted) throw new Cancelled('cancelled');
+        if (signal.aborted) throw new WorkCancelled('cancel');
         error = errorText(e);
       }
       const fresh = (await repo.getDeployment(row.id)) ?? row;
@@ -522,7 +522,7 @@ export class TargetRunner {
         if (job.mode === 'promote' && !error) await driver.removeCanary(job.target);
       }
     } catch (e) {
-      if (signal.aborted) throw new Cancelled('cancelled');
+      if (signal.aborted) throw new WorkCancelled('cancel');
       error = errorText(e);
     }
     const fresh = (await repo.getDeployment(row.id)) ?? row;
@@ -669,7 +669,7 @@ class PipelineRun {
   private async runStage(stage: StagePlan, stageRow: StageRun): Promise<{ failed: boolean; error?: string }> {
     let firstError: string | undefined;
     for (let guard = 0; guard < 1000; guard++) {
-      if (this.signal.aborted) throw new Cancelled('cancelled');
+      if (this.signal.aborted) throw new WorkCancelled('cancel');
       const next = nextTasks(stage, this.states);
       for (const { task, reason } of next.skip) await this.finishSkipped(stage, stageRow, task, reason);
       if (next.done || next.start.length === 0) {
@@ -764,7 +764,7 @@ class PipelineRun {
       try {
         outcome = await executor.run(this.runner.context(this.job, task, row.dedupKey, row, attempt, resumed && attempt === row.retryCount + 1, signal, { ...this.resultsById }, log));
       } catch (error) {
-        if (this.signal.aborted) throw new Cancelled('cancelled');
+        if (this.signal.aborted) throw new WorkCancelled('cancel');
         outcome = signal.aborted ? { status: 'failed', error: `timed out after ${task.timeoutSeconds}s` } : { status: 'failed', error: errorText(error) };
       }
       if (outcome.status === 'failed' && outcome.retryable !== false && attempt <= (task.retry ?? 0) && !this.signal.aborted) {

@@ -8,7 +8,8 @@
  */
 import type { TaskType } from '../api/pipeline.ts';
 import type { LogMessage, ProgressMessage, ResultMessage, StatusReportMessage, TaskAssignMessage } from '../protocol/messages.ts';
-import { guarded, permanentFailure } from './task-outcome.ts';
+import { errorMessage, guarded, permanentFailure } from './task-outcome.ts';
+import { isCancelRequest } from './work-cancelled.ts';
 import type { AgentApp, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from './task-executor.ts';
 
 export interface DockerTlsMaterial {
@@ -23,6 +24,8 @@ export interface AgentDispatcher {
    * Kubernetes Secret, so they travel in the task's config. Fails with a message naming the Secret and key.
    */
   dockerTls?(namespace: string, secretName: string): Promise<DockerTlsMaterial>;
+  /** Stops a task running on the agent (a cancelled release); the task's own result reports the cancel. */
+  cancel?(agentId: string, taskId: string): Promise<void>;
   dispatch(
     agentId: string,
     task: Omit<TaskAssignMessage, 'v' | 'type'>,
@@ -68,10 +71,20 @@ function outcomeOf(result: ResultMessage, what: string): TaskOutcome {
 
 async function send(dispatcher: AgentDispatcher, context: TaskContext, assign: Omit<TaskAssignMessage, 'v' | 'type'>): Promise<ResultMessage> {
   const agentId = context.target.spec.agent!;
-  return dispatcher.dispatch(agentId, assign, {
-    onLog: (m) => { for (const line of m.lines) context.log(line); },
-    onProgress: (m) => context.log(`${m.percent}% ${m.phase}${m.message ? `: ${m.message}` : ''}`),
-  }, context.signal);
+  // Aborting only stops the wait here; a cancelled release must also stop the work on the host.
+  const onAbort = () => {
+    if (!isCancelRequest(context.signal.reason) || !dispatcher.cancel) return;
+    dispatcher.cancel(agentId, assign.taskId).catch((error: unknown) => context.log(`could not cancel task ${assign.taskId} on agent ${agentId}: ${errorMessage(error)}`));
+  };
+  context.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await dispatcher.dispatch(agentId, assign, {
+      onLog: (m) => { for (const line of m.lines) context.log(line); },
+      onProgress: (m) => context.log(`${m.percent}% ${m.phase}${m.message ? `: ${m.message}` : ''}`),
+    }, context.signal);
+  } finally {
+    context.signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function assignment(context: TaskContext, app: AgentApp, fields: Pick<TaskAssignMessage, 'taskId' | 'kind' | 'operation' | 'targetType' | 'config'> & { currentVersion?: string; version?: string }): Omit<TaskAssignMessage, 'v' | 'type'> {
