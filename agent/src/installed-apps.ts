@@ -6,11 +6,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LIMITS, type InstalledApp, type TaskOutcome } from '../../operator/src/protocol/messages.ts';
+import { installedAfter } from '../../operator/src/protocol/installed-app.ts';
 import { writeDurably, type JournaledTask } from './journal.ts';
 
+/**
+ * Keyed `<targetType>/<app>`: one host may be served as a docker and a script Target, each with an app of the
+ * same name. Keys without a type come from agents before the type was kept, and are reported without it.
+ */
 interface Stored {
-  apps: Record<string, { version?: string; state: InstalledApp['state']; updatedAt: string }>;
+  apps: Record<string, { app?: string; targetType?: InstalledApp['targetType']; version?: string; state: InstalledApp['state']; updatedAt: string }>;
 }
+
 
 export class InstalledApps {
   private writing: Promise<void> = Promise.resolve();
@@ -36,17 +42,19 @@ export class InstalledApps {
     return Object.entries(this.stored.apps)
       .sort(([, a], [, b]) => b.updatedAt.localeCompare(a.updatedAt))
       .slice(0, LIMITS.installedApps)
-      .map(([app, { version, state }]) => ({ app, state, ...(version !== undefined ? { version } : {}) }));
+      .map(([key, { app, targetType, version, state }]) => ({ app: app ?? key, ...(targetType ? { targetType } : {}), state, ...(version !== undefined ? { version } : {}) }));
   }
 
-  /** A cancelled task reports what it left behind like a successful one; a failed one marks the app failed. */
+  /** Follows a finished deployment task (`installedAfter`); host tasks change nothing. */
   record(task: JournaledTask, outcome: TaskOutcome): Promise<void> {
     if (task.kind !== 'deploy') return this.writing;
-    const state: InstalledApp['state'] = outcome.status === 'failed' ? 'failed' : outcome.installed ? 'installed' : 'uninstalled';
-    const version = outcome.installed ? (outcome.version ?? (outcome.status === 'succeeded' ? task.version : task.currentVersion)) : undefined;
+    const { targetType } = task;
+    const { state, version } = installedAfter(task, outcome);
     // One write at a time: they share the temporary file, and the last outcome must win.
     this.writing = this.writing.catch(() => undefined).then(async () => {
-      const next = { apps: { ...this.stored.apps, [task.app]: { state, ...(version !== undefined ? { version } : {}), updatedAt: new Date().toISOString() } } };
+      // A key without the type, left by an older agent, is replaced by the typed one.
+      const { [task.app]: _untyped, ...apps } = this.stored.apps;
+      const next = { apps: { ...apps, [`${targetType}/${task.app}`]: { app: task.app, targetType, state, ...(version !== undefined ? { version } : {}), updatedAt: new Date().toISOString() } } };
       await writeDurably(this.path, `${JSON.stringify(next, null, 2)}\n`);
       this.stored = next;
     });

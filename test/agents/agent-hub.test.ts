@@ -198,7 +198,7 @@ describe('agent hub with agents over QUIC', () => {
     expect(hub.connectedAgent('edge-twice')!.sessionId).not.toBe(sessionBefore);
   });
 
-  it('reports installed apps on hello and stores them under the agent pseudo-target', async () => {
+  it('reports installed apps on hello with the executor type, stored under the agent pseudo-target of that type', async () => {
     const stateDir = await tempDir();
     const first = await agent('edge-apps', { stateDir });
     await until(() => hub.isConnected('edge-apps'), 10_000);
@@ -208,9 +208,9 @@ describe('agent hub with agents over QUIC', () => {
     await until(() => !hub.isConnected('edge-apps'), 5000);
     await agent('edge-apps', { stateDir });
     await until(() => hub.isConnected('edge-apps'), 10_000);
-    expect(hub.connectedAgent('edge-apps')!.installed).toEqual([{ app: 'shop-api', version: '2.0.0', state: 'installed' }]);
-    await eventually(async () => (await side.repo.getTargetInstallation('agent:edge-apps', 'shop-api'))?.version === '2.0.0');
-    expect(await side.repo.getTargetInstallation('agent:edge-apps', 'shop-api')).toMatchObject({ state: 'installed' });
+    expect(hub.connectedAgent('edge-apps')!.installed).toEqual([{ app: 'shop-api', targetType: 'marker', version: '2.0.0', state: 'installed' }]);
+    await eventually(async () => (await side.repo.getTargetInstallation('agent:edge-apps/marker', 'shop-api'))?.version === '2.0.0');
+    expect(await side.repo.getTargetInstallation('agent:edge-apps/marker', 'shop-api')).toMatchObject({ state: 'installed' });
   });
 
   it('never lets a secret from env into logs, status reports, results or the journal', async () => {

@@ -91,9 +91,24 @@ describe('installed apps', () => {
     await apps.record(task({ app: 'web', kind: 'task', targetType: 'health_check' }), { status: 'failed', error: 'unhealthy', installed: false, durationMs: 1 });
     const reopened = await InstalledApps.open(dir);
     expect(reopened.list().sort((a, b) => a.app.localeCompare(b.app))).toEqual([
-      { app: 'api', state: 'failed', version: '1.4.2' },
-      { app: 'old', state: 'uninstalled' },
-      { app: 'web', state: 'installed', version: '1.0.0' },
+      { app: 'api', targetType: 'marker', state: 'failed', version: '1.4.2' },
+      { app: 'old', targetType: 'marker', state: 'uninstalled' },
+      { app: 'web', targetType: 'marker', state: 'installed', version: '1.0.0' },
+    ]);
+  });
+
+  it('keeps an app per executor type, and replaces the untyped record an older agent left', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'installed-apps.json'), JSON.stringify({ apps: { web: { state: 'installed', version: '0.9.0', updatedAt: '2026-01-01T00:00:00.000Z' }, db: { state: 'installed', version: '5', updatedAt: '2026-01-01T00:00:00.000Z' } } }));
+    const apps = await InstalledApps.open(dir);
+    expect(apps.list().find((a) => a.app === 'web')).toEqual({ app: 'web', state: 'installed', version: '0.9.0' });
+    await apps.record(task({ app: 'web', version: '1.0.0', targetType: 'docker' }), { status: 'succeeded', installed: true, version: '1.0.0', durationMs: 1 });
+    await apps.record(task({ app: 'web', version: '2.0.0', targetType: 'script' }), { status: 'succeeded', installed: true, version: '2.0.0', durationMs: 1 });
+    const reopened = await InstalledApps.open(dir);
+    expect(reopened.list().sort((a, b) => `${a.app}${a.targetType}`.localeCompare(`${b.app}${b.targetType}`))).toEqual([
+      { app: 'db', state: 'installed', version: '5' },
+      { app: 'web', targetType: 'docker', state: 'installed', version: '1.0.0' },
+      { app: 'web', targetType: 'script', state: 'installed', version: '2.0.0' },
     ]);
   });
 });

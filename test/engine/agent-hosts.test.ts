@@ -68,6 +68,8 @@ spec: { type: ${type}, environment: prod, host: 127.0.0.1, agent: ${AGENT}${extr
     target('script-r', 'script'),
     target('script-s', 'script'),
     target('script-c', 'script'),
+    target('script-n1', 'script'),
+    target('script-n2', 'script'),
     ...(docker ? [target('docker-a', 'docker', `, docker: { host: '${docker.dockerHost}' }`)] : []),
     `
 apiVersion: v1
@@ -149,7 +151,7 @@ beforeAll(async () => {
   ns = await engine.namespace('hosts');
   await engine.apply(targets());
   await startAgent();
-  await Promise.all(['git-a', 'script-u', 'script-r', 'script-s', 'script-c', ...(testDockerEnvironment() ? ['docker-a'] : [])].map(waitOnline));
+  await Promise.all(['git-a', 'script-u', 'script-r', 'script-s', 'script-c', 'script-n1', 'script-n2', ...(testDockerEnvironment() ? ['docker-a'] : [])].map(waitOnline));
 }, 60_000);
 
 afterAll(async () => {
@@ -412,6 +414,20 @@ exit 7`;
     expect((await readFile(join(work, 'VERSION'), 'utf8')).trim()).toBe('1.2.0-partial');
     expect(await deploymentsOf('f3')).toEqual([['deploy', '1.2.0', 'failed']]);
   }, 180_000);
+});
+
+describe('a Target new to an app its host already has', () => {
+  it('updates the app from the version the agent reports instead of installing over it', async () => {
+    const work = join(dir, 'shared', 'portal');
+    await engine.apply(release('n1', 'script-n1', { apps: [scriptApp('n1', 'portal', '1.0.0', work)] }));
+    await finish('n1', 'Succeeded', 'the app is installed through the first Target');
+    // The second Target names the same agent (and the same work dir): its own history knows nothing of portal.
+    await engine.apply(release('n2', 'script-n2', { version: '1.1.0', apps: [scriptApp('n2', 'portal', '1.1.0', work)] }));
+    await finish('n2', 'Succeeded', 'the second Target updates the app');
+    expect(await lines(join(work, 'ops.log'))).toEqual(['install 1.0.0', 'update 1.0.0 -> 1.1.0']);
+    expect(await deploymentsOf('n2')).toEqual([['deploy', '1.1.0', 'succeeded']]);
+    await installation('script-n2', 'portal', (i) => i.state === 'installed' && i.version === '1.1.0');
+  }, 120_000);
 });
 
 describe('a cancelled release', () => {

@@ -11,12 +11,15 @@
  * (an operator restart must not cancel work; `control(..., 'cancel')` does that).
  *
  * Installed apps an agent reports in its hello are stored as target installations of the pseudo-target
- * `agent:<agentId>` (AGENT_INSTALLATIONS_TARGET): a Target names its agent, so the engine reads
- * `agent:<spec.agent>` for an app the Target's own rows (`namespace/name`) do not know yet.
+ * `agent:<agentId>/<targetType>` (`agentInstallationsTarget`): a Target names its agent and type, so the
+ * engine reads that for an app the Target's own rows (`namespace/name`) do not know yet — a new database, or
+ * an app installed before the Target existed.
  */
 import { createHash } from 'node:crypto';
 import { type ControlAckMessage, type ControlMessage, type InstalledApp, type LogMessage, type ProgressMessage, type ResultMessage, type StatusReportMessage, type TaskAssignMessage } from '../protocol/messages.ts';
 import type { QuicSettings } from '../protocol/quic-transport.ts';
+import { agentInstallationsTarget } from '../api/target.ts';
+import { installedAfter } from '../protocol/installed-app.ts';
 import type { Repository } from '../storage/index.ts';
 import { AgentServer, type AgentSession, type CredentialVerdict } from './agent-server.ts';
 
@@ -59,7 +62,6 @@ export interface ConnectedAgent {
   remote: string;
 }
 
-export const agentInstallationsTarget = (agentId: string): string => `agent:${agentId}`;
 
 interface PendingDispatch {
   agentId: string;
@@ -165,21 +167,29 @@ export class AgentHub {
       },
     };
     this.pending.set(task.taskId, entry);
+    let result: ResultMessage;
     try {
-      const early = this.claim(agentId, task.taskId);
-      if (early) return early;
-      let previous: AgentSession | undefined;
-      for (;;) {
-        if (this.stopped) throw new Error('the agent hub is stopped');
-        signal.throwIfAborted();
-        const session = await this.nextSession(agentId, previous, signal, entry);
-        if (session === 'delivered') return entry.result!;
-        const attempt = await this.attempt(session, task, handlers, signal, entry.delivered);
-        if ('result' in attempt) return attempt.result;
-        previous = session;
-      }
+      result = await this.follow(agentId, task, handlers, signal, entry);
     } finally {
       this.pending.delete(task.taskId);
+    }
+    // Kept current between hellos, so a Target that is new to an app the host has learns it right away.
+    if (task.kind === 'deploy') await this.record(`recording what task ${task.taskId} left installed`, () => this.recordInstalled(agentId, [installedAfter(task, result)]));
+    return result;
+  }
+
+  private async follow(agentId: string, task: TaskSpec, handlers: DispatchHandlers, signal: AbortSignal, entry: PendingDispatch): Promise<ResultMessage> {
+    const early = this.claim(agentId, task.taskId);
+    if (early) return early;
+    let previous: AgentSession | undefined;
+    for (;;) {
+      if (this.stopped) throw new Error('the agent hub is stopped');
+      signal.throwIfAborted();
+      const session = await this.nextSession(agentId, previous, signal, entry);
+      if (session === 'delivered') return entry.result!;
+      const attempt = await this.attempt(session, task, handlers, signal, entry.delivered);
+      if ('result' in attempt) return attempt.result;
+      previous = session;
     }
   }
 
@@ -382,10 +392,10 @@ export class AgentHub {
     );
   }
 
-  /** What the agent says it has installed, under `agent:<id>`; rows it no longer mentions are left alone. */
+  /** What the agent says it has installed, under `agent:<id>/<type>`; rows it no longer mentions are left alone. */
   private async recordInstalled(agentId: string, installed: InstalledApp[]): Promise<void> {
-    const target = agentInstallationsTarget(agentId);
     for (const app of installed) {
+      const target = agentInstallationsTarget(agentId, app.targetType);
       for (let tries = 0; ; tries++) {
         const current = await this.o.repo.getTargetInstallation(target, app.app);
         if (current && current.state === app.state && current.version === (app.version ?? null)) break;

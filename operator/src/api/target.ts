@@ -9,6 +9,12 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as cons
 export const TARGET_PHASES = ['Online', 'Offline', 'Unknown'] as const;
 export const INSTALLATION_STATES = ['installed', 'uninstalled', 'failed', 'unknown'] as const;
 
+/**
+ * The installation rows an agent's own report (its hello) is kept under: `agent:<id>/<type>`, beside a
+ * Target's rows (`namespace/name`); `agent:<id>` for agents that do not say which executor installed an app.
+ */
+export const agentInstallationsTarget = (agentId: string, targetType?: string): string => `agent:${agentId}${targetType ? `/${targetType}` : ''}`;
+
 const KubernetesTargetSpec = Obj(
   {
     namespace: Label('Namespace of the workload.'),

@@ -20,6 +20,7 @@ import type { Deployment, Repository, StageRun, TaskRun } from '../storage/index
 import { sleep } from '../runtime/sleep.ts';
 import type { AgentApp, ApprovalState, ImageChange, TargetRef, TaskContext, TaskExecutor, TaskOutcome, TaskRegistry } from '../tasks/task-executor.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import { agentInstallationsTarget } from '../api/target.ts';
 import { WorkCancelled } from '../tasks/work-cancelled.ts';
 
 export interface ReleaseRef {
@@ -358,11 +359,26 @@ export class TargetRunner {
     return this.registryFor(job).get(type);
   }
 
-  /** What the history says is installed on an agent target, by app. */
+  /**
+   * What is installed on an agent target, by app: the history's rows for the Target, and for an app they do
+   * not know, what its agent reported on hello for the Target's type (an app installed before this database
+   * or this Target existed is updated, not installed over).
+   */
   private async installationsOf(job: TargetJob): Promise<NonNullable<TargetJob['installations']>> {
-    const target = `${job.target.namespace}/${job.target.name}`;
-    const rows = await this.o.repo.listInstallationsOfTarget(target);
-    return Object.fromEntries(rows.map((r) => [r.app, { state: r.state, ...(r.version ? { version: r.version } : {}), ...(r.previousVersion ? { previousVersion: r.previousVersion } : {}) }]));
+    const { repo } = this.o;
+    const agentId = job.target.spec.agent;
+    const sources = [
+      `${job.target.namespace}/${job.target.name}`,
+      // Not the untyped `agent:<id>` rows: which of the host's executors installed those is not known.
+      ...(agentId ? [agentInstallationsTarget(agentId, job.target.spec.type)] : []),
+    ];
+    const installations: NonNullable<TargetJob['installations']> = {};
+    for (const source of sources) {
+      for (const r of await repo.listInstallationsOfTarget(source)) {
+        installations[r.app] ??= { state: r.state, ...(r.version ? { version: r.version } : {}), ...(r.previousVersion ? { previousVersion: r.previousVersion } : {}) };
+      }
+    }
+    return installations;
   }
 
   deployExecutor(job: TargetJob): TaskExecutor {

@@ -146,6 +146,8 @@ function message<T extends string, P extends TProperties>(type: T, properties: P
 
 const InstalledApp = Obj({
   app: AppName(),
+  /** The executor that installed it: a host served as a docker and a script Target may have the app twice. */
+  targetType: Type.Optional(Code()),
   version: Type.Optional(Version()),
   state: StringEnum(INSTALLATION_STATES),
 });
