@@ -227,7 +227,7 @@ class OperatorProcess {
     ];
     this.child = spawn(
       process.execPath,
-      [...nodeArgs, 'bin/shipway.js', 'operator', '--kubeconfig', kubeconfigPath, '--lease-namespace', 'default', '--poll-interval', String(POLL_INTERVAL_MS), '--concurrency', String(CONCURRENCY)],
+      [...nodeArgs, 'bin/shipway.js', 'operator', '--kubeconfig', kubeconfigPath, '--lease-namespace', 'default', '--http-port', '0', '--poll-interval', String(POLL_INTERVAL_MS), '--concurrency', String(CONCURRENCY)],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATABASE_URL: '' } },
     );
     const onLine = (line: string) => {

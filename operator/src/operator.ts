@@ -36,6 +36,10 @@ import { ReleaseController } from './controllers/release-controller.ts';
 import { PipelineController } from './controllers/pipeline-controller.ts';
 import { TargetController } from './controllers/target-controller.ts';
 import { ReleaseAppController } from './controllers/release-app-controller.ts';
+import { activeReleaseApps, annotateReleaseApp } from './controllers/build-annotations.ts';
+import { startOperatorHttpServer } from './server/http-server.ts';
+import { handleBuildNotify } from './server/build-notify.ts';
+import { createOperatorMetrics } from './server/metrics.ts';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -70,6 +74,11 @@ export interface OperatorOptions {
   /** The operator's own namespace: agent credential and certificate Secrets (default: the lease namespace). */
   agentNamespace?: string;
   agentHeartbeatSeconds?: number;
+  /** Serve /healthz, /readyz, /metrics and the build webhook on this TCP port; 0 picks one; absent: none. */
+  httpPort?: number;
+  httpHost?: string;
+  /** The build webhook's shared secret (bearer or HMAC key); without one the webhook refuses every call. */
+  webhookSecret?: string;
   log?: (message: string) => void;
 }
 
@@ -82,6 +91,8 @@ export interface RunningOperator {
   readonly agents: () => AgentEndpoint | undefined;
   readonly repo: Repository;
   readonly database: OpenedDatabase;
+  /** The port of the HTTP endpoint, when it serves one. */
+  readonly httpPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -230,7 +241,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     }
   };
 
-  const onError = (kind: string) => (key: string, error: unknown, how: string) => log(`${kind} ${key}: ${how} error: ${apiErrorMessage(error)}`);
+  const onError = (kind: string) => (key: string, error: unknown, how: string) => {
+    metrics.reconcileError(kind);
+    log(`${kind} ${key}: ${how} error: ${apiErrorMessage(error)}`);
+  };
   const startLeading = () => {
     log(`${identity}: leading`);
     leading = true;
@@ -288,7 +302,36 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     return stopped;
   };
 
-  await Promise.all(informers.map((i) => i.start()));
+  // Served before the informers sync, so probes see the process alive and not yet ready.
+  let synced = false;
+  const metrics = createOperatorMetrics({
+    releasePhases: () => releaseInformer.list().map((r) => (r as KubeObject & { status?: { phase?: string } }).status?.phase),
+    connectedAgents: () => endpoint?.hub.connectedAgents().length ?? 0,
+    leading: () => leading,
+  });
+  const releaseAppObjects = new CustomResources(o.kubeConfig, plural('ReleaseApp'));
+  const http = o.httpPort === undefined ? undefined : await startOperatorHttpServer({
+    port: o.httpPort,
+    ...(o.httpHost ? { host: o.httpHost } : {}),
+    notReady: () => (synced ? undefined : 'the informers have not synced yet'),
+    metrics: metrics.registry,
+    log,
+    buildNotify: (request) => handleBuildNotify(request, {
+      secret: () => o.webhookSecret,
+      activeReleaseApps: (app) => activeReleaseApps(appInformer, releaseInformer, app),
+      annotate: (target, annotations) => annotateReleaseApp(releaseAppObjects, target, annotations),
+      count: (result) => metrics.buildNotification(result),
+      log,
+    }),
+  });
+  if (http) log(`HTTP endpoint on port ${http.port}: /healthz /readyz /metrics POST /api/v1/builds/notify${o.webhookSecret ? '' : ' (not configured: no webhook secret)'}`);
+  try {
+    await Promise.all(informers.map((i) => i.start()));
+  } catch (error) {
+    await http?.close();
+    throw error;
+  }
+  synced = true;
   const elector = new LeaderElector({
     kubeConfig: o.kubeConfig,
     namespace: o.leaseNamespace ?? o.namespace ?? 'default',
@@ -308,8 +351,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     agents: () => endpoint,
     repo,
     database,
+    httpPort: http?.port,
     stop: async () => {
       shuttingDown = true;
+      await http?.close();
       await elector.stop();
       await stopLeading();
       for (const i of informers) i.stop();

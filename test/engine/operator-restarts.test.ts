@@ -30,7 +30,7 @@ interface OperatorProcess {
 /** Short leases so a standby takes over within seconds of the leader's death. */
 function startOperatorProcess(identity: string): OperatorProcess {
   const args = [join(ROOT, 'bin/shipway.js'), 'operator', '--kubeconfig', cluster.kubeconfigPath, '--identity', identity, '--lease-namespace', 'default',
-    '--poll-interval', '100', '--lease-duration', '3000', '--renew-deadline', '2000', '--retry-period', '500'];
+    '--poll-interval', '100', '--http-port', '0', '--lease-duration', '3000', '--renew-deadline', '2000', '--retry-period', '500'];
   if (scratch?.url) args.push('--database-url', scratch.url);
   else args.push('--data-dir', dataDir);
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });

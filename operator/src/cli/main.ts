@@ -47,6 +47,9 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .option('--agent-host <address>', 'address the agent endpoint binds (default 0.0.0.0)')
     .option('--agent-hostnames <names>', 'comma-separated names and addresses agents dial (certificate SANs; default localhost,127.0.0.1)')
     .option('--agent-namespace <ns>', "the operator's namespace for agent credential and certificate Secrets (default: the lease namespace)")
+    .option('--http-port <port>', 'serve /healthz, /readyz, /metrics and POST /api/v1/builds/notify on this TCP port; 0 picks one', '8080')
+    .option('--http-host <address>', 'address the HTTP endpoint binds (default 0.0.0.0)')
+    .option('--webhook-secret-file <file>', 'the build webhook\'s shared secret (bearer token or HMAC key), read from this file (default: SHIPWAY_WEBHOOK_SECRET)')
     .action(async (options: OperatorCommandOptions) => {
       exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });

@@ -2,6 +2,7 @@
  * `shipway operator`: runs the operator until SIGTERM or SIGINT, then stops cleanly — it releases its
  * lease so a standby replica takes over at once, and leaves unfinished work in history to be resumed.
  */
+import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startOperator } from '../operator.ts';
 
@@ -23,6 +24,9 @@ export interface OperatorCommandOptions {
   agentHost?: string;
   agentHostnames?: string;
   agentNamespace?: string;
+  httpPort?: string;
+  httpHost?: string;
+  webhookSecretFile?: string;
 }
 
 const int = (value: string | undefined, name: string) => {
@@ -31,6 +35,16 @@ const int = (value: string | undefined, name: string) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got "${value}"`);
   return n;
 };
+
+/** The secret from the file (a mounted Secret: its trailing newline is not part of it), else the environment. */
+async function webhookSecretOf(file: string | undefined): Promise<string | undefined> {
+  if (!file) return process.env.SHIPWAY_WEBHOOK_SECRET?.trim() || undefined;
+  const text = (await readFile(file, 'utf8').catch((error: Error) => {
+    throw new Error(`--webhook-secret-file ${file} cannot be read: ${error.message}`);
+  })).trim();
+  if (!text) throw new Error(`--webhook-secret-file ${file} is empty`);
+  return text;
+}
 
 export async function runOperator(options: OperatorCommandOptions, log: (line: string) => void): Promise<number> {
   const kubeConfig = new KubeConfig();
@@ -44,6 +58,9 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
   const retryPeriodMs = int(options.retryPeriod, 'retry-period');
   const agentPort = int(options.agentPort, 'agent-port');
   if (agentPort !== undefined && agentPort > 65535) throw new Error(`--agent-port must be a UDP port (0-65535), got ${agentPort}`);
+  const httpPort = int(options.httpPort, 'http-port');
+  if (httpPort !== undefined && httpPort > 65535) throw new Error(`--http-port must be a TCP port (0-65535), got ${httpPort}`);
+  const webhookSecret = await webhookSecretOf(options.webhookSecretFile);
   const operator = await startOperator({
     kubeConfig,
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
@@ -62,6 +79,9 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
     ...(options.agentHost ? { agentHost: options.agentHost } : {}),
     ...(options.agentHostnames ? { agentHostnames: options.agentHostnames.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
     ...(options.agentNamespace ? { agentNamespace: options.agentNamespace } : {}),
+    ...(httpPort !== undefined ? { httpPort } : {}),
+    ...(options.httpHost ? { httpHost: options.httpHost } : {}),
+    ...(webhookSecret ? { webhookSecret } : {}),
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   log(`${new Date().toISOString()} shipway operator ${operator.identity} started; history in ${operator.database.description}`);
