@@ -5,16 +5,21 @@ import { runOperator, type OperatorCommandOptions } from './operator-command.ts'
 import { runValidate, type Output } from './validate-command.ts';
 import { runAgentIssue, runAgentList, runAgentRevoke, runInstances, type AgentCommandOptions } from './agent-command.ts';
 import { RollbackUsageError, runRollback, runRollbackStatus, type RollbackCommandOptions } from './rollback-command.ts';
+import { describeError, UsageError } from './kube-access.ts';
+import { RELEASE_ACTIONS, runReleaseAction, runSwitchVersion, type ActionCommandOptions, type ReleaseActionName } from './release-commands.ts';
+import { runStatus, type StatusCommandOptions } from './status-command.ts';
+import { runHistory, type HistoryCommandOptions } from './history-command.ts';
 
 const consoleOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-export async function main(argv: readonly string[], io: Output = consoleOutput): Promise<number> {
+/** `name` is how the user called it: `kubectl shipway` when kubectl runs bin/kubectl-shipway.js as a plugin. */
+export async function main(argv: readonly string[], io: Output = consoleOutput, name = 'shipway'): Promise<number> {
   let exitCode = 0;
   const program = new Command()
-    .name('shipway')
+    .name(name)
     .description('Shipway: releases as Kubernetes custom resources.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
@@ -82,6 +87,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .argument('<release>')
     .option('-n, --namespace <ns>', "the Release's namespace", 'default')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
     .option('-t, --target <names>', 'a target to roll back (repeat it, or separate names by commas, for a batch); default every target the release updated', collect)
     .option('--to-version <version>', 'the version to go back to (default: the version each target ran before)')
     .option('--kind <kind>', 'quick (the targets go back) or redeploy (a new Release of --to-version through the full pipeline)')
@@ -98,14 +104,80 @@ export async function main(argv: readonly string[], io: Output = consoleOutput):
     .argument('<release>')
     .option('-n, --namespace <ns>', "the Release's namespace", 'default')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'the kubeconfig context to use')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await runRollbackStatus(release, options, io.out, io.err); });
+
+  // ---- the commands `kubectl shipway` is for: status, history and the actions, with kubectl's flags.
+  const cluster = (command: Command) =>
+    command
+      .option('-n, --namespace <ns>', 'the namespace', 'default')
+      .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
+      .option('--context <name>', 'the kubeconfig context to use');
+  // An API server that cannot be reached or refuses is the command's failure (exit 1), said in one line.
+  const guarded = (what: string, run: () => Promise<number>) => async () => {
+    try {
+      exitCode = await run();
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      io.err(`${what}: ${describeError(error)}`);
+      exitCode = 1;
+    }
+  };
+  cluster(program.command('status').description('The progress of a release per environment and target; --watch follows it until it ends.').argument('<release>'))
+    .option('-w, --watch', 'follow the release until it ends (redrawn in place on a terminal); exits 0 if it succeeded, 1 otherwise')
+    .option('-o, --output <format>', 'table (the progress view), json or yaml (the status object)', 'table')
+    .action((release: string, options: StatusCommandOptions) => {
+      const screen = io === consoleOutput
+        ? { tty: process.stdout.isTTY === true, color: !process.env.NO_COLOR, columns: process.stdout.columns, rows: process.stdout.rows }
+        : { tty: false };
+      return guarded(`release ${options.namespace}/${release}`, () => runStatus(release, options, io.out, io.err, screen))();
+    });
+  cluster(program.command('history').description('The deployments of a release and the actions taken on it.').argument('<release>'))
+    .option('--database-url <url>', "read the full history from the operator's PostgreSQL database (default: DATABASE_URL; without one, from the cluster)")
+    .option('--uid <uid>', 'with --database-url: the Release\'s uid, for a Release no longer in the cluster')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action((release: string, options: HistoryCommandOptions) =>
+      guarded(`history of release ${options.namespace}/${release}`, () => runHistory(release, { ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out, io.err))());
+
+  const ACTION_HELP: Record<ReleaseActionName, string> = {
+    approve: 'Approve the environment (or approval task) waiting for approval.',
+    reject: 'Reject the environment (or approval task) waiting for approval.',
+    start: 'Start the environment waiting to start.',
+    promote: 'Start the waiting environment, or promote a canary waiting for promotion to the next step.',
+    pause: 'Pause the release between steps and tasks.',
+    resume: 'Resume a release paused by pause.',
+    cancel: 'Cancel the release and stop its running work.',
+    retry: 'Retry the failed targets of a failed release (or the named ones).',
+  };
+  const actionOptions = (command: Command) =>
+    cluster(command)
+      .option('--as <user>', "who acts, for approvals and the history (default: the kubeconfig's current user)")
+      .option('--comment <text>', 'why, for the history')
+      .option('--no-wait', 'return once the request is written, without waiting for the operator')
+      .option('--timeout <seconds>', "how long to wait for the operator's answer (default 120)")
+      .option('-o, --output <format>', "table (a line), json or yaml (the operator's answer)", 'table');
+  for (const action of RELEASE_ACTIONS) {
+    const command = actionOptions(program.command(action).description(ACTION_HELP[action]).argument('<release>'));
+    if (action === 'start' || action === 'promote') {
+      command
+        .option('--environment <name>', 'refuse unless this is the environment the release is at')
+        .option('--emergency', 'an emergency release: outside the window, no canary verification (needs --comment)');
+    }
+    if (['pause', 'resume', 'cancel', 'retry'].includes(action)) command.option('--target <name>', action === 'retry' ? 'only these failed targets (separated by commas)' : 'one target');
+    command.action((release: string, options: ActionCommandOptions) =>
+      guarded(`${action} of release ${options.namespace}/${release}`, () => runReleaseAction(action, release, options, io.out, io.err))());
+  }
+  actionOptions(program.command('switch-version').description("Switch a ReleaseApp to a new version (default: the new tag CI reported in its status) while its release waits.").argument('<releaseapp>'))
+    .option('--version <version>', 'the version to switch to (default: status.newTag.tag)')
+    .action((app: string, options: ActionCommandOptions) =>
+      guarded(`switch-version of releaseapp ${options.namespace}/${app}`, () => runSwitchVersion(app, options, io.out, io.err))());
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof PathNotFoundError || error instanceof RollbackUsageError) {
+    if (error instanceof PathNotFoundError || error instanceof RollbackUsageError || error instanceof UsageError) {
       io.err(error.message);
       return 2;
     }

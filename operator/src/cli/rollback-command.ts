@@ -6,14 +6,15 @@
  * targets it rolled back have ended, printing each change. The operator's verdict on the request is
  * `status.lastAction`; the per-target outcome is `status.environments[].targets[]`.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import Table from 'cli-table3';
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LastAction, ReleaseStatus, TargetRun } from '../api/release.ts';
+import type { ReleaseStatus, TargetRun } from '../api/release.ts';
 import type { ReleaseAppSpec } from '../api/release-app.ts';
 import { CustomResources, type CustomObject } from '../controllers/custom-resources.ts';
-import { TransientError } from '../runtime/errors.ts';
+import { awaitAction, requestAction } from './action-request.ts';
+import { kubeConfigOf, parseSeconds, UsageError } from './kube-access.ts';
 import {
   ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION, FORCE_ANNOTATION,
   ROLLBACK_KIND_ANNOTATION, ROLLBACK_VERSION_ANNOTATION,
@@ -21,6 +22,7 @@ import {
 
 export interface RollbackCommandOptions {
   kubeconfig?: string;
+  context?: string;
   namespace?: string;
   /** Targets to roll back (repeatable, or comma-separated); none: every target the release updated. */
   target?: string[];
@@ -52,13 +54,6 @@ interface RollbackRow {
   /** The package the rollback installs, for script targets whose app ships one (`${APP_VERSION}` filled in). */
   packages?: string[];
   message?: string;
-}
-
-function kubeConfig(options: { kubeconfig?: string }): KubeConfig {
-  const config = new KubeConfig();
-  if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-  else config.loadFromDefault();
-  return config;
 }
 
 function targetsOf(status: ReleaseStatus | undefined): { environment: string; run: TargetRun }[] {
@@ -108,26 +103,20 @@ function print(out: Out, release: ReleaseObject, result: RollbackRow[], output: 
   out(table.toString());
 }
 
-function seconds(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value.replace(/s$/, ''));
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new RollbackUsageError(`--timeout "${value}" is not a number of seconds`);
-  return parsed;
-}
-
-export class RollbackUsageError extends Error {}
+/** The usage error every command shares; kept under its first name for existing callers. */
+export { UsageError as RollbackUsageError } from './kube-access.ts';
 
 /** Asks for the rollback and, unless --no-wait, follows it; exit 0 when every chosen target rolled back. */
 export async function runRollback(name: string, options: RollbackCommandOptions, out: Out, err: Out = out): Promise<number> {
   const namespace = options.namespace ?? 'default';
-  const timeoutMs = seconds(options.timeout, 600) * 1000;
+  const timeoutMs = parseSeconds('--timeout', options.timeout, 600) * 1000;
   const pollMs = options.pollMs ?? 500;
   const names = [...new Set((options.target ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter(Boolean))];
-  if (options.kind && !['quick', 'redeploy'].includes(options.kind)) throw new RollbackUsageError(`--kind "${options.kind}" is not quick or redeploy`);
-  if (options.kind === 'redeploy' && !options.toVersion) throw new RollbackUsageError('--kind redeploy needs --to-version');
-  if (options.kind === 'redeploy' && names.length > 0) throw new RollbackUsageError('--kind redeploy makes a new Release of the whole version; it takes no --target');
+  if (options.kind && !['quick', 'redeploy'].includes(options.kind)) throw new UsageError(`--kind "${options.kind}" is not quick or redeploy`);
+  if (options.kind === 'redeploy' && !options.toVersion) throw new UsageError('--kind redeploy needs --to-version');
+  if (options.kind === 'redeploy' && names.length > 0) throw new UsageError('--kind redeploy makes a new Release of the whole version; it takes no --target');
 
-  const config = kubeConfig(options);
+  const config = kubeConfigOf(options);
   const releases = new CustomResources(config, 'releases');
   const annotations: Record<string, string> = {
     [ACTION_ANNOTATION]: 'rollback',
@@ -139,42 +128,26 @@ export async function runRollback(name: string, options: RollbackCommandOptions,
     ...(options.comment ? { [COMMENT_ANNOTATION]: options.comment } : {}),
   };
 
-  let before: LastAction | undefined;
-  for (let attempt = 0; ; attempt++) {
-    const release = (await releases.get(namespace, name)) as ReleaseObject | undefined;
-    if (!release) {
-      err(`release ${namespace}/${name} not found`);
-      return 1;
-    }
-    const pending = release.metadata.annotations?.[ACTION_ANNOTATION];
-    if (pending) {
-      err(`release ${namespace}/${name} has an action the operator has not taken yet (${ACTION_ANNOTATION}: ${pending}); try again in a moment`);
-      return 1;
-    }
-    before = release.status?.lastAction;
-    try {
-      await releases.patchMetadata(release, { annotations });
-      break;
-    } catch (error) {
-      // Someone else wrote the Release between our read and our write: read it again.
-      if (!(error instanceof TransientError) || attempt >= 3) throw error;
-    }
+  const what = `release ${namespace}/${name}`;
+  const requested = await requestAction(releases, namespace, name, what, annotations);
+  if ('refused' in requested) {
+    err(requested.refused);
+    return 1;
   }
   if (options.output !== 'json') out(`rollback of ${namespace}/${name} requested${names.length ? ` for ${names.join(', ')}` : ''}${options.toVersion ? ` to ${options.toVersion}` : ''}`);
 
   const deadline = Date.now() + timeoutMs;
-  let release: ReleaseObject | undefined;
-  let verdict: LastAction | undefined;
-  while (!verdict) {
-    if (Date.now() > deadline) {
-      err(`the operator did not take the rollback of ${namespace}/${name} within ${timeoutMs / 1000} s (is it running?)`);
-      return 1;
-    }
-    await sleep(pollMs);
-    release = (await releases.get(namespace, name)) as ReleaseObject | undefined;
-    const last = release?.status?.lastAction;
-    if (last && last.action === 'rollback' && (last.at !== before?.at || last.message !== before?.message)) verdict = last;
+  const answer = await awaitAction(releases, namespace, name, what, 'rollback', requested.before, { timeoutMs, pollMs });
+  if (answer.progress.state === 'withdrawn') {
+    err(answer.progress.reason);
+    return 1;
   }
+  if (answer.progress.state === 'pending') {
+    err(`the operator did not take the rollback of ${namespace}/${name} within ${timeoutMs / 1000} s (is it running?)`);
+    return 1;
+  }
+  const verdict = answer.progress.verdict;
+  let release = answer.object as ReleaseObject | undefined;
   if (verdict.result === 'Rejected') {
     err(`rollback refused: ${verdict.message ?? 'no reason given'}`);
     if (options.output === 'json') print(out, release!, [], 'json');
@@ -216,9 +189,9 @@ export async function runRollback(name: string, options: RollbackCommandOptions,
 }
 
 /** The rollback state of a release: every target rolling back, rolled back or whose rollback failed. */
-export async function runRollbackStatus(name: string, options: Pick<RollbackCommandOptions, 'kubeconfig' | 'namespace' | 'output'>, out: Out, err: Out = out): Promise<number> {
+export async function runRollbackStatus(name: string, options: Pick<RollbackCommandOptions, 'kubeconfig' | 'context' | 'namespace' | 'output'>, out: Out, err: Out = out): Promise<number> {
   const namespace = options.namespace ?? 'default';
-  const config = kubeConfig(options);
+  const config = kubeConfigOf(options);
   const release = (await new CustomResources(config, 'releases').get(namespace, name)) as ReleaseObject | undefined;
   if (!release) {
     err(`release ${namespace}/${name} not found`);
