@@ -75,11 +75,14 @@ export interface HistoryReport {
 
 type Out = (line: string) => void;
 type Obj<S, T> = Omit<CustomObject, 'spec' | 'status'> & { spec: S; status?: T };
+/** The parts of a Release and of its ReleaseApps the report reads. */
+type ReleaseObject = Obj<Pick<ReleaseSpec, 'project' | 'version'>, ReleaseStatus>;
+type AppObject = Obj<Pick<ReleaseAppSpec, 'release' | 'app' | 'version' | 'artifact' | 'targets'>, ReleaseAppStatus>;
 
 const compact = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
 
 /** The apps a target deploys, as the operator picks them: those whose selection takes it, else the project. */
-function appsOf(target: string, spec: ReleaseSpec, apps: readonly Obj<ReleaseAppSpec, ReleaseAppStatus>[], targets: ReadonlyMap<string, { labels: Record<string, string>; type?: string }>): { app: string; version?: string }[] {
+function appsOf(target: string, spec: ReleaseObject['spec'], apps: readonly AppObject[], targets: ReadonlyMap<string, { labels: Record<string, string>; type?: string }>): { app: string; version?: string }[] {
   const known = targets.get(target);
   const chosen = apps.filter((a) => (known?.type !== 'kubernetes' || a.spec.artifact?.image) && selectsTarget(a.spec.targets, { name: target, labels: known?.labels ?? {} }));
   return chosen.length > 0 ? chosen.map((a) => ({ app: a.spec.app, version: a.spec.version })) : [{ app: spec.project }];
@@ -100,8 +103,8 @@ function actionOfEvent(event: CoreV1Event): HistoryAction | undefined {
 
 /** Pure: the report from the Kubernetes objects. */
 export function historyFromCluster(
-  release: Obj<ReleaseSpec, ReleaseStatus>,
-  apps: readonly Obj<ReleaseAppSpec, ReleaseAppStatus>[],
+  release: ReleaseObject,
+  apps: readonly AppObject[],
   targets: ReadonlyMap<string, { labels: Record<string, string>; type?: string }>,
   events: readonly CoreV1Event[],
 ): HistoryReport {
@@ -185,7 +188,7 @@ export function renderHistory(report: HistoryReport): string[] {
 }
 
 async function fromCluster(config: KubeConfig, namespace: string, name: string): Promise<HistoryReport | undefined> {
-  const release = (await new CustomResources(config, 'releases').get(namespace, name)) as Obj<ReleaseSpec, ReleaseStatus> | undefined;
+  const release = (await new CustomResources(config, 'releases').get(namespace, name)) as ReleaseObject | undefined;
   if (!release) return undefined;
   const [apps, targetList, events] = await Promise.all([
     new CustomResources(config, 'releaseapps').list(namespace),
@@ -195,7 +198,7 @@ async function fromCluster(config: KubeConfig, namespace: string, name: string):
   const targets = new Map(targetList.map((t) => [String(t.metadata.name), { labels: (t.metadata.labels ?? {}) as Record<string, string>, type: (t.spec as TargetSpec).type }]));
   // An Event outlives a Release deleted and created again under the same name: only this one's count.
   const own = (events.items ?? []).filter((e) => e.involvedObject.kind === 'Release' && (!e.involvedObject.uid || e.involvedObject.uid === release.metadata.uid));
-  return historyFromCluster(release, (apps as Obj<ReleaseAppSpec, ReleaseAppStatus>[]).filter((a) => a.spec.release === name), targets, own);
+  return historyFromCluster(release, (apps as AppObject[]).filter((a) => a.spec.release === name), targets, own);
 }
 
 async function fromDatabase(config: KubeConfig, options: HistoryCommandOptions, namespace: string, name: string): Promise<HistoryReport | string> {
