@@ -36,6 +36,19 @@ describe('chart metadata', () => {
     }
   });
 
+  it('documents every value in the README table', () => {
+    const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([^`]+)`(?: \/ `([^`]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter((k): k is string => k !== undefined)));
+    // A leaf of values.yaml is documented when it, or an object above it (resources, podSecurityContext...), has a row.
+    const leaves = (value: unknown, path: string): string[] =>
+      value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0
+        ? Object.entries(value).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k))
+        : [path];
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Obj;
+    const undocumented = leaves(values, '').filter((leaf) => !leaf.split('.').some((_, i, parts) => documented.has(parts.slice(0, i + 1).join('.'))));
+    expect(undocumented).toEqual([]);
+  });
+
   it("takes appVersion from package.json's version, and the image tag defaults to it", async () => {
     const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as Obj;
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Obj;
