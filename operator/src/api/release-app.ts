@@ -134,12 +134,14 @@ export const ReleaseAppStatus = Obj({
   phase: Type.Optional(StringEnum(RELEASE_APP_PHASES)),
   waitingFor: Type.Optional(Type.String({ maxLength: 1024, description: 'Why the app waits (a dependency, the release).' })),
   versions: Type.Optional(Type.Array(EnvironmentVersion, { maxItems: 10, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['environment'] })),
+  version: Type.Optional(Type.String({ maxLength: 128, description: 'The version in effect: what the release deploys of this app (spec.version, or the version a switch moved it to).' })),
+  specVersion: Type.Optional(Type.String({ maxLength: 128, description: 'The spec.version last taken into account; differs from spec.version while a change waits for the release to be Waiting.' })),
   newTag: Type.Optional(Obj({
     tag: Type.String({ maxLength: 128 }),
     build: Type.Optional(Type.String({ maxLength: 64 })),
     detectedAt: Type.String({ format: 'date-time' }),
-  })),
-  hasNewTag: Type.Optional(Type.Boolean()),
+  }, { description: 'The tag CI reported last (annotations shipway.dev/new-tag and shipway.dev/build).' })),
+  hasNewTag: Type.Optional(Type.Boolean({ description: 'A new tag other than the version in effect is waiting to be switched to.' })),
   deployments: Type.Optional(Type.Array(RecentDeployment, { maxItems: 20 })),
   lastAction: Type.Optional(Obj({
     action: Type.String({ maxLength: 32 }),

@@ -1,6 +1,11 @@
 /**
  * ReleaseApps follow their Release: the phase comes from the Release's phase, the version per environment
  * and the recent deployments from history (the full list stays in the database).
+ *
+ * This is also where an app's version moves during a release (SPEC "New image tags from CI"): the tag CI
+ * reported (annotations `shipway.dev/new-tag`, `shipway.dev/build`) is shown in status, and a
+ * `switch-version` action or a change of `spec.version` switches the version in effect — the history's, which
+ * the Release's engine deploys — when `planVersionSwitch` allows it. `spec` is never written: Argo CD owns it.
  */
 import { setCondition } from '../api/conditions.ts';
 import type { ReleaseAppSpec, ReleaseAppStatus } from '../api/release-app.ts';
@@ -10,6 +15,17 @@ import type { Informer } from '../runtime/informer.ts';
 import type { Repository } from '../storage/index.ts';
 import type { CustomResources } from './custom-resources.ts';
 import { kubeTime } from '../api/kube-time.ts';
+import { BUILD_ANNOTATION, NEW_TAG_ANNOTATION } from '../api/build-notify.ts';
+import { ACTION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION } from '../planning/release-actions.ts';
+import { planVersionSwitch, SWITCH_VERSION_ACTION, VERSION_ANNOTATION, type VersionSwitchPlan } from '../planning/version-switch.ts';
+import { OptimisticLockError } from '../storage/index.ts';
+import type { ReleaseApp } from '../storage/schema.ts';
+import { TransientError } from '../runtime/errors.ts';
+import { SwitchConflict, switchReleaseAppVersion } from './version-switcher.ts';
+
+/** What a ReleaseApp action consists of; removed together once the action is answered. */
+const APP_ACTION_ANNOTATIONS = [ACTION_ANNOTATION, VERSION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION] as const;
+const VERSION_TEXT = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
 
 const RECENT = 20;
 const iso = (d: Date | null | undefined) => (d ? kubeTime(d) : undefined);
@@ -58,8 +74,9 @@ export class ReleaseAppController {
       else if (held) next.waitingFor = `${held.name} in ${env!.name}: ${held.waitingFor}`.slice(0, 1024);
       else if (phase === 'Waiting' && env?.waitingFor) next.waitingFor = `release ${app.spec.release}: ${env.name} waits for ${env.waitingFor}`.slice(0, 1024);
       else delete next.waitingFor;
-      const row = await this.repo.getReleaseAppByUid(String(app.metadata.uid));
-      if (row) {
+      const stored = await this.repo.getReleaseAppByUid(String(app.metadata.uid));
+      if (stored) {
+        const row = await this.versions(app.metadata.annotations ?? {}, app.spec as ReleaseAppSpec, status, next, stored, app.spec.release, rs.phase, generation);
         const deployments = (await this.repo.listDeploymentsOfRelease(row.releaseId)).filter((d) => d.releaseAppId === row.id);
         const latest = new Map<string, (typeof deployments)[number]>();
         for (const d of deployments) if (d.operation !== 'rollback' && !d.superseded) latest.set(d.environment, d);
@@ -71,8 +88,86 @@ export class ReleaseAppController {
         }
       }
       const ready = phase === 'Deployed';
-      next.conditions = setCondition(status.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: phase, message: ready ? `deployed by release ${app.spec.release}` : `release ${app.spec.release} is ${rs.phase ?? 'Pending'}`, observedGeneration: generation }, this.now());
+      next.conditions = setCondition(next.conditions, { type: 'Ready', status: ready ? 'True' : 'False', reason: phase, message: ready ? `deployed by release ${app.spec.release}` : `release ${app.spec.release} is ${rs.phase ?? 'Pending'}`, observedGeneration: generation }, this.now());
     }
-    if (JSON.stringify(next) !== JSON.stringify(status)) await this.apps.patchStatus(app, next);
+    const written = JSON.stringify(next) !== JSON.stringify(status) ? await this.apps.patchStatus(app, next) : app;
+    // The action is answered in status first, so a crash in between repeats the (idempotent) answer, not the work.
+    const annotations = app.metadata.annotations ?? {};
+    if (next.lastAction && annotations[ACTION_ANNOTATION] !== undefined && next.lastAction.at !== status.lastAction?.at) {
+      await this.apps.patchMetadata(written, { annotations: Object.fromEntries(APP_ACTION_ANNOTATIONS.filter((a) => a in annotations).map((a) => [a, null])) });
+    }
+  }
+
+  /**
+   * The new tag in status, and the version switch: an action or a spec.version change, planned purely and
+   * carried out in the history. Returns the ReleaseApp row as it is afterwards.
+   */
+  private async versions(annotations: Record<string, string>, spec: ReleaseAppSpec, status: ReleaseAppStatus, next: ReleaseAppStatus, row: ReleaseApp, release: string, releasePhase: string | undefined, generation: number | undefined): Promise<ReleaseApp> {
+    const now = this.now();
+    const tag = annotations[NEW_TAG_ANNOTATION]?.trim();
+    const build = annotations[BUILD_ANNOTATION]?.trim().slice(0, 64);
+    if (tag && VERSION_TEXT.test(tag)) {
+      const same = status.newTag?.tag === tag && status.newTag.build === build;
+      next.newTag = { tag, ...(build ? { build } : {}), detectedAt: same ? status.newTag!.detectedAt : kubeTime(now) };
+    } else delete next.newTag;
+
+    const requested = annotations[ACTION_ANNOTATION]?.trim();
+    const actor = annotations[ACTOR_ANNOTATION]?.trim().slice(0, 253);
+    const answer = (result: 'Applied' | 'Rejected', message: string) => {
+      next.lastAction = { action: (requested ?? '').slice(0, 32), ...(actor ? { actor } : {}), result, message: message.slice(0, 4096), at: kubeTime(now) };
+    };
+    let action: { version?: string } | undefined;
+    if (requested !== undefined) {
+      if (requested !== SWITCH_VERSION_ACTION) answer('Rejected', `unknown action "${requested.slice(0, 64)}" on a ReleaseApp; expected ${SWITCH_VERSION_ACTION} (release actions go on the Release)`);
+      else action = annotations[VERSION_ANNOTATION] !== undefined ? { version: annotations[VERSION_ANNOTATION] } : {};
+    }
+
+    const running = (await this.repo.listDeploymentsOfRelease(row.releaseId)).filter((d) => d.releaseAppId === row.id && d.status === 'running').length;
+    const plan: VersionSwitchPlan = planVersionSwitch({
+      release, releasePhase, effectiveVersion: row.version, specVersion: spec.version, acceptedSpecVersion: status.specVersion,
+      ...(next.newTag ? { newTag: next.newTag.tag } : {}), ...(action ? { action } : {}), runningDeployments: running,
+    });
+    const switchCondition = (ok: boolean, reason: string, message: string) => {
+      next.conditions = setCondition(next.conditions, { type: 'VersionSwitched', status: ok ? 'True' : 'False', reason, message, observedGeneration: generation }, now);
+    };
+    switch (plan.kind) {
+      case 'switch': {
+        let outcome;
+        try {
+          outcome = await switchReleaseAppVersion(this.repo, row, plan.to);
+        } catch (error) {
+          // Another switch won the row, or work started meanwhile: look again with what is there now.
+          if (error instanceof OptimisticLockError || error instanceof SwitchConflict) throw new TransientError(`version switch of ${row.app}: ${error.message}; reconciling again`);
+          throw error;
+        }
+        row = outcome.row;
+        const message = `switched from ${plan.from} to ${plan.to}${plan.source === 'spec' ? ' (spec.version)' : actor ? ` by ${actor}` : ''}; ${outcome.superseded.length} deployment(s) superseded`;
+        if (plan.source === 'action') answer('Applied', message);
+        switchCondition(true, 'Switched', message);
+        break;
+      }
+      case 'unchanged':
+        if (plan.source === 'action') answer('Applied', `already at ${plan.to}: nothing to switch`);
+        break;
+      case 'refuse':
+        if (plan.source === 'action') answer('Rejected', `cannot switch${plan.to ? ` to ${plan.to}` : ''}: ${plan.reason}`);
+        else switchCondition(false, 'SwitchWaiting', `spec.version ${plan.to} is not in effect yet (${row.version} is): ${plan.reason}; it is switched when the release is Waiting`);
+        break;
+      case 'none':
+        break;
+    }
+    // The spec.version is taken into account unless its switch waits.
+    if (!(plan.kind === 'refuse' && plan.source === 'spec')) next.specVersion = spec.version;
+    if (plan.kind !== 'refuse' && next.conditions?.some((c) => c.type === 'VersionSwitched' && c.reason === 'SwitchWaiting')) {
+      switchCondition(true, 'InEffect', `spec.version ${spec.version} is in effect`);
+    }
+    next.version = row.version;
+    next.hasNewTag = next.newTag !== undefined && next.newTag.tag !== row.version;
+    if ((row.newTag ?? undefined) !== next.newTag?.tag || (row.newBuild ?? undefined) !== next.newTag?.build) {
+      row = await this.repo.updateReleaseApp(row.id, row.lockVersion, {
+        newTag: next.newTag?.tag ?? null, newBuild: next.newTag?.build ?? null, newTagDetectedAt: next.newTag ? new Date(next.newTag.detectedAt) : null,
+      });
+    }
+    return row;
   }
 }

@@ -164,14 +164,16 @@ export class ReleaseController {
     const next = out.status;
 
     // ---- act
-    const appRows = new Map<string, string>();
+    // The version in effect is the history's: spec.version when the app was first seen, then whatever a
+    // version switch (ReleaseAppController) moved it to — a spec change waits for the switch's guard.
+    const appRows = new Map<string, { id: string; version: string }>();
     for (const app of apps) {
       const appRow = await repo.recordReleaseApp({ uid: app.uid, releaseId: row.id, namespace, name: app.name, app: app.spec.app, version: app.spec.version });
-      appRows.set(app.uid, appRow.id);
+      appRows.set(app.uid, { id: appRow.id, version: appRow.version });
     }
     const variables = new ReleaseVariables(namespace, uid, spec, { core: this.o.core, secrets: this.o.secrets, ...(this.o.variableProviders ? { providers: this.o.variableProviders } : {}) });
     const pipeline = this.pipelineOf(release);
-    const jobs = new JobFactory(release, row, next, environments, pipeline, apps.map((a) => ({ ...a, rowId: appRows.get(a.uid) })), now, variables);
+    const jobs = new JobFactory(release, row, next, environments, pipeline, apps.map((a) => ({ ...a, spec: { ...a.spec, version: appRows.get(a.uid)?.version ?? a.spec.version }, rowId: appRows.get(a.uid)?.id })), now, variables);
     const notifications = effectiveNotifications(pipeline?.notifications, spec.notifications);
     const deferred = (this.deferred.get(uid) ?? []).filter((d) => !out.effects.some((e) => e.kind === 'notify' && e.key === d.key));
     for (const effect of [...out.effects, ...deferred]) await this.act(effect, release, row, jobs, notifications);
