@@ -46,9 +46,11 @@ afterAll(() => server.close());
 const url = (path: string) => `http://127.0.0.1:${server.port}${path}`;
 const sign = (body: string) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
 
-async function post(body: string, headers: Record<string, string>): Promise<{ status: number; body: { error?: string; [k: string]: unknown } }> {
+type Answer = { error?: string; [k: string]: unknown };
+
+async function post(body: string, headers: Record<string, string>): Promise<{ status: number; body: Answer }> {
   const response = await fetch(url('/api/v1/builds/notify'), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as Answer };
 }
 
 describe('probes and metrics', () => {
