@@ -19,9 +19,16 @@ import { BUILD_ANNOTATION, NEW_TAG_ANNOTATION } from '../api/build-notify.ts';
 import { ACTION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION } from '../planning/release-actions.ts';
 import { planVersionSwitch, SWITCH_VERSION_ACTION, VERSION_ANNOTATION, type VersionSwitchPlan } from '../planning/version-switch.ts';
 import { OptimisticLockError } from '../storage/index.ts';
+import { isTerminal } from '../planning/release-machine.ts';
 import type { ReleaseApp } from '../storage/schema.ts';
 import { TransientError } from '../runtime/errors.ts';
 import { SwitchConflict, switchReleaseAppVersion } from './version-switcher.ts';
+
+/** Kept on every ReleaseApp by the operator (metadata only: spec stays the user's). */
+export const APP_LABEL = 'shipway.dev/app';
+/** "true" while the parent Release is still active (not finished). */
+export const ACTIVE_LABEL = 'shipway.dev/active';
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /** What a ReleaseApp action consists of; removed together once the action is answered. */
 const APP_ACTION_ANNOTATIONS = [ACTION_ANNOTATION, VERSION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION] as const;
@@ -93,8 +100,17 @@ export class ReleaseAppController {
     const written = JSON.stringify(next) !== JSON.stringify(status) ? await this.apps.patchStatus(app, next) : app;
     // The action is answered in status first, so a crash in between repeats the (idempotent) answer, not the work.
     const annotations = app.metadata.annotations ?? {};
-    if (next.lastAction && annotations[ACTION_ANNOTATION] !== undefined && next.lastAction.at !== status.lastAction?.at) {
-      await this.apps.patchMetadata(written, { annotations: Object.fromEntries(APP_ACTION_ANNOTATIONS.filter((a) => a in annotations).map((a) => [a, null])) });
+    const removeAction = next.lastAction && annotations[ACTION_ANNOTATION] !== undefined && next.lastAction.at !== status.lastAction?.at;
+    // Labels a CI step can select by (`kubectl annotate releaseapps -A -l shipway.dev/app=web,shipway.dev/active=true`).
+    const labels = app.metadata.labels ?? {};
+    const wanted: Record<string, string> = { [ACTIVE_LABEL]: String(release !== undefined && !isTerminal(release.status?.phase)) };
+    if (LABEL_VALUE.test(app.spec.app)) wanted[APP_LABEL] = app.spec.app;
+    const labelChanges = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => labels[k] !== v));
+    if (removeAction || Object.keys(labelChanges).length > 0) {
+      await this.apps.patchMetadata(written, {
+        ...(Object.keys(labelChanges).length > 0 ? { labels: labelChanges } : {}),
+        ...(removeAction ? { annotations: Object.fromEntries(APP_ACTION_ANNOTATIONS.filter((a) => a in annotations).map((a) => [a, null])) } : {}),
+      });
     }
   }
 
