@@ -120,6 +120,58 @@ describe('a GitOps layout applied with kubectl while the operator runs', () => {
     expect(release).toEqual({ status: 'Healthy', message: 'Succeeded: all 1 environment(s) succeeded' });
   });
 
+  // The fixtures of health_test.yaml are written by hand; these are statuses the running operator wrote.
+  (luaAvailable() || luaRequired() ? it : it.skip)('shows a Release held for a start action Suspended and a Target without its workload Degraded', async () => {
+    if (!luaAvailable()) throw new Error(MISSING_LUA_MESSAGE);
+    await engine.apply(`
+apiVersion: shipway.dev/v1alpha1
+kind: ReleaseApp
+metadata: { name: storefront-2-5-0-api, namespace: ${NS} }
+spec:
+  release: storefront-2-5-0
+  app: api
+  version: 2.5.0
+  artifact: { image: registry.local/storefront/api }
+  targets: { names: [api-staging] }
+---
+apiVersion: shipway.dev/v1alpha1
+kind: Release
+metadata: { name: storefront-2-5-0, namespace: ${NS} }
+spec:
+  project: storefront
+  version: 2.5.0
+  environments:
+    - name: staging
+      promotion: manual
+      targets: { names: [api-staging] }
+---
+apiVersion: shipway.dev/v1alpha1
+kind: Target
+metadata: { name: worker-staging, namespace: ${NS} }
+spec:
+  type: kubernetes
+  environment: staging
+  kubernetes: { namespace: ${NS}, name: worker-staging }
+`);
+    const held = await engine.waitFor(NS, 'storefront-2-5-0', (r) => r.status?.phase === 'Waiting', 'the manual Release should wait for a start action');
+    expect(runHealthScript(healthScriptPath('Release'), held)).toEqual({
+      status: 'Suspended',
+      message: 'Waiting in staging: environment staging waits for a start action (promotion: manual)',
+    });
+    let app: Obj = {};
+    await eventually(async () => (app = await engine.json(['get', 'releaseapp', 'storefront-2-5-0-api', '-n', NS])).status?.phase === 'Waiting', { message: () => JSON.stringify(app.status) });
+    expect(runHealthScript(healthScriptPath('ReleaseApp'), app)).toEqual({
+      status: 'Suspended',
+      message: 'Waiting: release storefront-2-5-0: staging waits for a start action (promotion: manual)',
+    });
+    let target: Obj = {};
+    await eventually(async () => (target = await engine.json(['get', 'target', 'worker-staging', '-n', NS])).status?.phase === 'Offline', { message: () => JSON.stringify(target.status) });
+    const health = runHealthScript(healthScriptPath('Target'), target);
+    expect(health.status).toBe('Degraded');
+    expect(health.message).toBe(`Not ready (WorkloadUnavailable): ${target.status.conditions[0].message}`);
+    expect(health.message).toContain('worker-staging');
+  });
+
   it('installs the health checks into an existing argocd-cm with the kubectl patch command of the README, keeping its other keys', async () => {
     await engine.cluster.kubectlOk(['create', 'namespace', 'argocd']);
     await engine.cluster.kubectlOk(['create', 'configmap', 'argocd-cm', '-n', 'argocd', '--from-literal=url=https://argocd.example.com']);
