@@ -21,7 +21,7 @@ describe('helm lint', () => {
         expect(result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
       }
     }
-  });
+  }, 120_000);
 });
 
 describe('chart metadata', () => {
@@ -313,5 +313,5 @@ describe('the flags the chart renders', () => {
     ]);
     const known = await operatorOptions();
     expect([...rendered].filter((f) => !known.has(f))).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -56,6 +56,7 @@ const CALL_SITES: CallSite[] = [
   { file: 'controllers/release-controller.ts', call: 'patchMetadata', count: 3, why: 'the Release finalizer (add, remove) and clearing handled action annotations', needs: onKinds(['releases'], ['patch']) },
   { file: 'controllers/release-controller.ts', call: 'patchStatus', count: 1, why: 'Release status', needs: onKinds(['releases'], ['patch'], '/status') },
   { file: 'controllers/release-app-controller.ts', call: 'patchStatus', count: 1, why: 'ReleaseApp status', needs: onKinds(['releaseapps'], ['patch'], '/status') },
+  { file: 'controllers/release-app-controller.ts', call: 'patchMetadata', count: 1, why: 'the app and active labels CI selects by, and clearing handled action annotations', needs: onKinds(['releaseapps'], ['patch']) },
   { file: 'controllers/pipeline-controller.ts', call: 'patchStatus', count: 1, why: 'Pipeline status', needs: onKinds(['pipelines'], ['patch'], '/status') },
   { file: 'controllers/target-controller.ts', call: 'patchStatus', count: 2, why: 'Target status', needs: onKinds(['targets'], ['patch'], '/status') },
   { file: 'controllers/release-redeploy.ts', call: 'createOnce', count: 2, why: 'a redeploy rollback creates a Release and its ReleaseApps', needs: onKinds(['releases', 'releaseapps'], ['create']) },
