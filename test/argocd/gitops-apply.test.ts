@@ -97,6 +97,14 @@ describe('a GitOps layout applied with kubectl while the operator runs', () => {
     ]);
   }, 120_000);
 
+  it('has the Argo CD Application sync that layout and ignore, on sync too, the one field that drifts', () => {
+    const app = parse(readFileSync(join(ROOT, 'examples/argocd/application.yaml'), 'utf8')) as Obj;
+    expect(app).toMatchObject({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', spec: { source: { path: 'examples/gitops' }, destination: { namespace: NS } } });
+    expect(app.spec.ignoreDifferences).toEqual([{ group: 'apps', kind: 'Deployment', jqPathExpressions: ['.spec.template.spec.containers[].image'] }]);
+    expect(app.spec.syncPolicy.syncOptions).toContain('RespectIgnoreDifferences=true');
+    expect(app.metadata.annotations['argocd.argoproj.io/compare-options']).toBe('ServerSideDiff=true');
+  });
+
   it('answers an action annotation given with kubectl without leaving drift against git', async () => {
     // Pausing a finished release is refused; either way the operator answers in status and removes the annotation.
     await engine.annotate(NS, 'storefront-2-4-0', { 'shipway.dev/action': 'pause', 'shipway.dev/actor': 'alice' });
