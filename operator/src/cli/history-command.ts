@@ -15,7 +15,7 @@ import type { TargetSpec } from '../api/target.ts';
 import { CustomResources, type CustomObject } from '../controllers/custom-resources.ts';
 import { selectsTarget } from '../planning/target-resolution.ts';
 import { createRepository, openDatabase, type ReleaseHistory } from '../storage/index.ts';
-import { kubeConfigOf, type KubeAccessOptions } from './kube-access.ts';
+import { kubeConfigOf, namespaceOf, type KubeAccessOptions } from './kube-access.ts';
 import { duration, formatObject, outputFormat, secondsBetween, table } from './output-format.ts';
 
 export interface HistoryCommandOptions extends KubeAccessOptions {
@@ -221,8 +221,8 @@ async function fromDatabase(config: KubeConfig, options: HistoryCommandOptions, 
 
 export async function runHistory(name: string, options: HistoryCommandOptions, out: Out, err: Out = out): Promise<number> {
   const format = outputFormat(options.output);
-  const namespace = options.namespace ?? 'default';
   const config = kubeConfigOf(options);
+  const namespace = namespaceOf(options, config);
   const report = options.databaseUrl ? await fromDatabase(config, options, namespace, name) : await fromCluster(config, namespace, name);
   if (report === undefined || typeof report === 'string') {
     err(report ?? `release ${namespace}/${name} not found`);

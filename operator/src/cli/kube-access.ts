@@ -58,3 +58,8 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** `-n`, else the namespace of the kubeconfig's current context, else default — as kubectl picks it. */
+export function namespaceOf(options: { namespace?: string }, config: KubeConfig): string {
+  return options.namespace || config.getContextObject(config.getCurrentContext())?.namespace || 'default';
+}

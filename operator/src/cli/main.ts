@@ -111,9 +111,10 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
   // ---- the commands `kubectl shipway` is for: status, history and the actions, with kubectl's flags.
   const cluster = (command: Command) =>
     command
-      .option('-n, --namespace <ns>', 'the namespace', 'default')
+      .option('-n, --namespace <ns>', "the namespace (default: the kubeconfig context's, else default)")
       .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
       .option('--context <name>', 'the kubeconfig context to use');
+  const qualified = (namespace: string | undefined) => (namespace ? `${namespace}/` : '');
   // An API server that cannot be reached or refuses is the command's failure (exit 1), said in one line.
   const guarded = (what: string, run: () => Promise<number>) => async () => {
     try {
@@ -131,14 +132,14 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
       const screen = io === consoleOutput
         ? { tty: process.stdout.isTTY === true, color: !process.env.NO_COLOR, columns: process.stdout.columns, rows: process.stdout.rows }
         : { tty: false };
-      return guarded(`release ${options.namespace}/${release}`, () => runStatus(release, options, io.out, io.err, screen))();
+      return guarded(`release ${qualified(options.namespace)}${release}`, () => runStatus(release, options, io.out, io.err, screen))();
     });
   cluster(program.command('history').description('The deployments of a release and the actions taken on it.').argument('<release>'))
     .option('--database-url <url>', "read the full history from the operator's PostgreSQL database (default: DATABASE_URL; without one, from the cluster)")
     .option('--uid <uid>', 'with --database-url: the Release\'s uid, for a Release no longer in the cluster')
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action((release: string, options: HistoryCommandOptions) =>
-      guarded(`history of release ${options.namespace}/${release}`, () => runHistory(release, { ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out, io.err))());
+      guarded(`history of release ${qualified(options.namespace)}${release}`, () => runHistory(release, { ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out, io.err))());
 
   const ACTION_HELP: Record<ReleaseActionName, string> = {
     approve: 'Approve the environment (or approval task) waiting for approval.',
@@ -166,12 +167,12 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     }
     if (['pause', 'resume', 'cancel', 'retry'].includes(action)) command.option('--target <name>', action === 'retry' ? 'only these failed targets (separated by commas)' : 'one target');
     command.action((release: string, options: ActionCommandOptions) =>
-      guarded(`${action} of release ${options.namespace}/${release}`, () => runReleaseAction(action, release, options, io.out, io.err))());
+      guarded(`${action} of release ${qualified(options.namespace)}${release}`, () => runReleaseAction(action, release, options, io.out, io.err))());
   }
   actionOptions(program.command('switch-version').description("Switch a ReleaseApp to a new version (default: the new tag CI reported in its status) while its release waits.").argument('<releaseapp>'))
     .option('--version <version>', 'the version to switch to (default: status.newTag.tag)')
     .action((app: string, options: ActionCommandOptions) =>
-      guarded(`switch-version of releaseapp ${options.namespace}/${app}`, () => runSwitchVersion(app, options, io.out, io.err))());
+      guarded(`switch-version of releaseapp ${qualified(options.namespace)}${app}`, () => runSwitchVersion(app, options, io.out, io.err))());
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

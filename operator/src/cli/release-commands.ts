@@ -10,7 +10,7 @@ import type { ReleaseAppStatus } from '../api/release-app.ts';
 import { CustomResources } from '../controllers/custom-resources.ts';
 import { ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION, EMERGENCY_ANNOTATION } from '../planning/release-actions.ts';
 import { awaitAction, requestAction, type Acknowledgement, type ActionObject } from './action-request.ts';
-import { actorOf, kubeConfigOf, parseSeconds, UsageError, type KubeAccessOptions } from './kube-access.ts';
+import { actorOf, kubeConfigOf, namespaceOf, parseSeconds, UsageError, type KubeAccessOptions } from './kube-access.ts';
 import { formatObject, outputFormat } from './output-format.ts';
 
 /** With switch-version: the version to switch to; without it the operator takes `status.newTag.tag`. */
@@ -85,8 +85,8 @@ async function act(
 ): Promise<number> {
   const format = outputFormat(options.output);
   const timeoutMs = parseSeconds('--timeout', options.timeout, 120) * 1000;
-  const namespace = options.namespace ?? 'default';
   const config = kubeConfigOf(options);
+  const namespace = namespaceOf(options, config);
   const resources = new CustomResources(config, plural);
   const what = `${kind} ${namespace}/${name}`;
   const annotations = actionAnnotations(action, { actor: actorOf(options, config), ...request });

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomResources } from '../controllers/custom-resources.ts';
-import { kubeConfigOf, type KubeAccessOptions } from './kube-access.ts';
+import { kubeConfigOf, namespaceOf, type KubeAccessOptions } from './kube-access.ts';
 import { formatObject, outputFormat } from './output-format.ts';
 import { renderProgressView, type ReleaseView } from './progress-view.ts';
 
@@ -56,8 +56,9 @@ export class LiveView {
 
 export async function runStatus(name: string, options: StatusCommandOptions, out: Out, err: Out = out, screen: Screen = { tty: false }): Promise<number> {
   const format = outputFormat(options.output);
-  const namespace = options.namespace ?? 'default';
-  const releases = new CustomResources(kubeConfigOf(options), 'releases');
+  const config = kubeConfigOf(options);
+  const namespace = namespaceOf(options, config);
+  const releases = new CustomResources(config, 'releases');
   const view = new LiveView(out, screen);
   let lastStatus: string | undefined;
   for (;;) {
