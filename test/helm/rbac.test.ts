@@ -1,6 +1,6 @@
 /**
  * The chart's RBAC against the Kubernetes API calls the operator makes. The calls are found in the sources
- * (operator/src, without cli/: the CLI runs with the user's own kubeconfig, not the operator's ServiceAccount):
+ * (operator/src, without cli/ but its operator command: the CLI runs with the user's own kubeconfig):
  * every method of a @kubernetes/client-node API class, the project's CustomResources wrappers that write
  * (patchStatus, patchMetadata, createOnce), the Watch the informers use and the CRD registration. Each call
  * site is listed below with the permission it needs and why, and counted: a new call anywhere, or one more
@@ -133,7 +133,8 @@ function callsInSources(): Map<string, number> {
   const found = new Map<string, number>();
   for (const path of sourceFiles(src)) {
     const file = relative(src, path);
-    if (file.startsWith('cli/')) continue;
+    // The CLI's commands run with the user's kubeconfig; `shipway operator` is the one that runs as the ServiceAccount.
+    if (file.startsWith('cli/') && file !== 'cli/operator-command.ts') continue;
     const text = readFileSync(path, 'utf8');
     const calls = [
       ...[...text.matchAll(/\.(\w+)\(/g)].map((m) => m[1]!).filter((m) => CLIENT_METHODS.has(m) || WRAPPER_METHODS.has(m)),
