@@ -5,9 +5,9 @@
  */
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { userInfo } from 'node:os';
+import { UsageError } from './usage-error.ts';
 
-/** A mistake in the command line: the caller prints it and exits 2, as for an unknown flag. */
-export class UsageError extends Error {}
+export { UsageError } from './usage-error.ts';
 
 export interface KubeAccessOptions {
   kubeconfig?: string;

@@ -1,14 +1,28 @@
 /** The `shipway` command line. */
 import { Command, CommanderError } from 'commander';
 import { PathNotFoundError } from './manifest-files.ts';
-import { runOperator, type OperatorCommandOptions } from './operator-command.ts';
-import { runValidate, type Output } from './validate-command.ts';
-import { runAgentIssue, runAgentList, runAgentRevoke, runInstances, type AgentCommandOptions } from './agent-command.ts';
-import { RollbackUsageError, runRollback, runRollbackStatus, type RollbackCommandOptions } from './rollback-command.ts';
-import { describeError, UsageError } from './kube-access.ts';
-import { RELEASE_ACTIONS, runReleaseAction, runSwitchVersion, type ActionCommandOptions, type ReleaseActionName } from './release-commands.ts';
-import { runStatus, type StatusCommandOptions } from './status-command.ts';
-import { runHistory, type HistoryCommandOptions } from './history-command.ts';
+import type { OperatorCommandOptions } from './operator-command.ts';
+import type { Output } from './validate-command.ts';
+import type { AgentCommandOptions } from './agent-command.ts';
+import type { RollbackCommandOptions } from './rollback-command.ts';
+import { UsageError } from './usage-error.ts';
+import { RELEASE_ACTIONS, type ReleaseActionName } from './action-names.ts';
+import type { ActionCommandOptions } from './release-commands.ts';
+import type { StatusCommandOptions } from './status-command.ts';
+import type { HistoryCommandOptions } from './history-command.ts';
+
+// Each command's module is loaded when that command runs: the operator, the database drivers and the
+// Kubernetes client take seconds to load, which `kubectl shipway status` should not pay for the others.
+const commands = {
+  operator: () => import('./operator-command.ts'),
+  validate: () => import('./validate-command.ts'),
+  agent: () => import('./agent-command.ts'),
+  rollback: () => import('./rollback-command.ts'),
+  kube: () => import('./kube-access.ts'),
+  actions: () => import('./release-commands.ts'),
+  status: () => import('./status-command.ts'),
+  history: () => import('./history-command.ts'),
+};
 
 const consoleOutput: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -29,7 +43,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     .description('Check Shipway manifests against the CRD schemas, their CEL rules and the semantic checks.')
     .argument('<paths...>', 'manifest files or directories (searched for *.yaml, *.yml, *.json)')
     .action(async (paths: string[]) => {
-      exitCode = await runValidate(paths, io);
+      exitCode = await (await commands.validate()).runValidate(paths, io);
     });
 
   program
@@ -56,7 +70,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     .option('--http-host <address>', 'address the HTTP endpoint binds (default 0.0.0.0)')
     .option('--webhook-secret-file <file>', 'the build webhook\'s shared secret (bearer token or HMAC key), read from this file (default: SHIPWAY_WEBHOOK_SECRET)')
     .action(async (options: OperatorCommandOptions) => {
-      exitCode = await runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
+      exitCode = await (await commands.operator()).runOperator({ ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out);
     });
 
   const storeOptions = (command: Command) =>
@@ -69,16 +83,16 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
   const agent = program.command('agent').description('Agent credentials: issue, revoke, list.');
   storeOptions(agent.command('issue').description('Issue a new credential for an agent (into Secret shipway-agent-<id>); the old one stops working.').argument('<agent-id>'))
     .option('--namespace <ns>', "the operator's namespace, where credential Secrets live", 'default')
-    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await runAgentIssue(id, withEnv(options), io.out); });
+    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await (await commands.agent()).runAgentIssue(id, withEnv(options), io.out); });
   storeOptions(agent.command('revoke').description('Revoke an agent: it is refused from now on and its Secret is deleted.').argument('<agent-id>'))
     .option('--namespace <ns>', "the operator's namespace, where credential Secrets live", 'default')
-    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await runAgentRevoke(id, withEnv(options), io.out); });
+    .action(async (id: string, options: AgentCommandOptions) => { exitCode = await (await commands.agent()).runAgentRevoke(id, withEnv(options), io.out); });
   storeOptions(agent.command('list').description('Agents known to the operator, with status and last heartbeat.'))
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (options: AgentCommandOptions) => { exitCode = await runAgentList(withEnv(options), io.out); });
+    .action(async (options: AgentCommandOptions) => { exitCode = await (await commands.agent()).runAgentList(withEnv(options), io.out); });
   storeOptions(program.command('instances').description('Every instance (target) of an app with its version, and a version summary.').argument('<app>'))
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (app: string, options: AgentCommandOptions) => { exitCode = await runInstances(app, withEnv(options), io.out); });
+    .action(async (app: string, options: AgentCommandOptions) => { exitCode = await (await commands.agent()).runInstances(app, withEnv(options), io.out); });
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   program
@@ -97,7 +111,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     .option('--no-wait', 'return once the operator has accepted the request')
     .option('--timeout <seconds>', 'how long to follow the rollback (default 600)')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await runRollback(release, options, io.out, io.err); });
+    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await (await commands.rollback()).runRollback(release, options, io.out, io.err); });
   program
     .command('rollback-status')
     .description('The rollback state of a release: every target rolling back, rolled back, or whose rollback failed.')
@@ -106,7 +120,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await runRollbackStatus(release, options, io.out, io.err); });
+    .action(async (release: string, options: RollbackCommandOptions) => { exitCode = await (await commands.rollback()).runRollbackStatus(release, options, io.out, io.err); });
 
   // ---- the commands `kubectl shipway` is for: status, history and the actions, with kubectl's flags.
   const cluster = (command: Command) =>
@@ -121,7 +135,7 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
       exitCode = await run();
     } catch (error) {
       if (error instanceof UsageError) throw error;
-      io.err(`${what}: ${describeError(error)}`);
+      io.err(`${what}: ${(await commands.kube()).describeError(error)}`);
       exitCode = 1;
     }
   };
@@ -132,14 +146,14 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
       const screen = io === consoleOutput
         ? { tty: process.stdout.isTTY === true, color: !process.env.NO_COLOR, columns: process.stdout.columns, rows: process.stdout.rows }
         : { tty: false };
-      return guarded(`release ${qualified(options.namespace)}${release}`, () => runStatus(release, options, io.out, io.err, screen))();
+      return guarded(`release ${qualified(options.namespace)}${release}`, async () => (await commands.status()).runStatus(release, options, io.out, io.err, screen))();
     });
   cluster(program.command('history').description('The deployments of a release and the actions taken on it.').argument('<release>'))
     .option('--database-url <url>', "read the full history from the operator's PostgreSQL database (default: DATABASE_URL; without one, from the cluster)")
     .option('--uid <uid>', 'with --database-url: the Release\'s uid, for a Release no longer in the cluster')
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action((release: string, options: HistoryCommandOptions) =>
-      guarded(`history of release ${qualified(options.namespace)}${release}`, () => runHistory(release, { ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out, io.err))());
+      guarded(`history of release ${qualified(options.namespace)}${release}`, async () => (await commands.history()).runHistory(release, { ...options, databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL }, io.out, io.err))());
 
   const ACTION_HELP: Record<ReleaseActionName, string> = {
     approve: 'Approve the environment (or approval task) waiting for approval.',
@@ -167,18 +181,18 @@ export async function main(argv: readonly string[], io: Output = consoleOutput, 
     }
     if (['pause', 'resume', 'cancel', 'retry'].includes(action)) command.option('--target <name>', action === 'retry' ? 'only these failed targets (separated by commas)' : 'one target');
     command.action((release: string, options: ActionCommandOptions) =>
-      guarded(`${action} of release ${qualified(options.namespace)}${release}`, () => runReleaseAction(action, release, options, io.out, io.err))());
+      guarded(`${action} of release ${qualified(options.namespace)}${release}`, async () => (await commands.actions()).runReleaseAction(action, release, options, io.out, io.err))());
   }
   actionOptions(program.command('switch-version').description("Switch a ReleaseApp to a new version (default: the new tag CI reported in its status) while its release waits.").argument('<releaseapp>'))
     .option('--version <version>', 'the version to switch to (default: status.newTag.tag)')
     .action((app: string, options: ActionCommandOptions) =>
-      guarded(`switch-version of releaseapp ${qualified(options.namespace)}${app}`, () => runSwitchVersion(app, options, io.out, io.err))());
+      guarded(`switch-version of releaseapp ${qualified(options.namespace)}${app}`, async () => (await commands.actions()).runSwitchVersion(app, options, io.out, io.err))());
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof PathNotFoundError || error instanceof RollbackUsageError || error instanceof UsageError) {
+    if (error instanceof PathNotFoundError || error instanceof UsageError) {
       io.err(error.message);
       return 2;
     }

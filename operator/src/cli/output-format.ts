@@ -5,7 +5,7 @@
  */
 import Table from 'cli-table3';
 import { stringify } from 'yaml';
-import { UsageError } from './kube-access.ts';
+import { UsageError } from './usage-error.ts';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

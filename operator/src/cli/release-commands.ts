@@ -12,12 +12,12 @@ import { ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_
 import { awaitAction, requestAction, type Acknowledgement, type ActionObject } from './action-request.ts';
 import { actorOf, kubeConfigOf, namespaceOf, parseSeconds, UsageError, type KubeAccessOptions } from './kube-access.ts';
 import { formatObject, outputFormat } from './output-format.ts';
+import type { ReleaseActionName } from './action-names.ts';
 
 /** With switch-version: the version to switch to; without it the operator takes `status.newTag.tag`. */
 export const VERSION_ANNOTATION = 'shipway.dev/version';
 
-export const RELEASE_ACTIONS = ['approve', 'reject', 'start', 'promote', 'pause', 'resume', 'cancel', 'retry'] as const;
-export type ReleaseActionName = (typeof RELEASE_ACTIONS)[number];
+export { RELEASE_ACTIONS, type ReleaseActionName } from './action-names.ts';
 
 export interface ActionCommandOptions extends KubeAccessOptions {
   namespace?: string;
