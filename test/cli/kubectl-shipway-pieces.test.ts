@@ -207,7 +207,7 @@ describe('the history report', () => {
       releaseApps: [],
       approvals: [],
       deployments: [
-        { environment: 'pre', target: 'shop/a', app: 'web', operation: 'deploy', version: '1.1.0', previousVersion: '1.0.0', status: 'superseded', superseded: true, startedAt: at(2), finishedAt: at(14), error: null, stageRuns: [] },
+        { environment: 'pre', target: 'shop/a', app: 'web', operation: 'deploy', version: '1.1.0', previousVersion: '1.0.0', status: 'succeeded', superseded: true, startedAt: at(2), finishedAt: at(14), error: null, stageRuns: [] },
         { environment: 'pre', target: 'other/b', app: 'web', operation: 'rollback', version: '1.0.0', previousVersion: null, status: 'succeeded', superseded: false, startedAt: at(20), finishedAt: null, error: null, stageRuns: [] },
       ],
       auditEvents: [
@@ -217,7 +217,7 @@ describe('the history report', () => {
     } as unknown as ReleaseHistory;
     const report = historyFromDatabase(history);
     expect(report.deployments).toEqual([
-      { environment: 'pre', target: 'a', app: 'web', operation: 'deploy', version: '1.1.0', previousVersion: '1.0.0', status: 'superseded', superseded: true, startedAt: '2026-01-01T10:00:02Z', finishedAt: '2026-01-01T10:00:14Z', durationSeconds: 12 },
+      { environment: 'pre', target: 'a', app: 'web', operation: 'deploy', version: '1.1.0', previousVersion: '1.0.0', status: 'succeeded', superseded: true, startedAt: '2026-01-01T10:00:02Z', finishedAt: '2026-01-01T10:00:14Z', durationSeconds: 12 },
       { environment: 'pre', target: 'other/b', app: 'web', operation: 'rollback', version: '1.0.0', status: 'succeeded', superseded: false, startedAt: '2026-01-01T10:00:20Z' },
     ]);
     expect(report.actions).toEqual([
@@ -226,7 +226,7 @@ describe('the history report', () => {
     ]);
     const text = renderHistory(report).join('\n');
     expect(text).toMatch(/^ENVIRONMENT\s+TARGET\s+APP\s+OPERATION\s+VERSION\s+STATUS\s+SUPERSEDED\s+STARTED\s+FINISHED\s+DURATION$/m);
-    expect(text).toMatch(/^pre\s+a\s+web\s+deploy\s+1\.0\.0 → 1\.1\.0\s+superseded\s+yes\s/m);
+    expect(text).toMatch(/^pre\s+a\s+web\s+deploy\s+1\.0\.0 → 1\.1\.0\s+succeeded\s+yes\s/m);
     expect(text).toMatch(/paused by ops \(lunch\)$/m);
   });
 });

@@ -201,10 +201,10 @@ async function fromCluster(config: KubeConfig, namespace: string, name: string):
   return historyFromCluster(release, (apps as AppObject[]).filter((a) => a.spec.release === name), targets, own);
 }
 
-async function fromDatabase(config: KubeConfig, options: HistoryCommandOptions, namespace: string, name: string): Promise<HistoryReport | string> {
+async function fromDatabase(config: KubeConfig | undefined, options: HistoryCommandOptions, namespace: string, name: string): Promise<HistoryReport | string> {
   let uid = options.uid;
   if (!uid) {
-    const release = await new CustomResources(config, 'releases').get(namespace, name);
+    const release = await new CustomResources(config!, 'releases').get(namespace, name);
     if (!release) return `release ${namespace}/${name} not found in the cluster; once deleted, its history is found by its uid (--uid)`;
     uid = String(release.metadata.uid);
   }
@@ -221,9 +221,11 @@ async function fromDatabase(config: KubeConfig, options: HistoryCommandOptions, 
 
 export async function runHistory(name: string, options: HistoryCommandOptions, out: Out, err: Out = out): Promise<number> {
   const format = outputFormat(options.output);
-  const config = kubeConfigOf(options);
-  const namespace = namespaceOf(options, config);
-  const report = options.databaseUrl ? await fromDatabase(config, options, namespace, name) : await fromCluster(config, namespace, name);
+  // With the uid and the database the cluster is not asked at all: the Release may be long gone, or the
+  // cluster out of reach, and the history is still there.
+  const config = options.databaseUrl && options.uid ? undefined : kubeConfigOf(options);
+  const namespace = config ? namespaceOf(options, config) : options.namespace ?? 'default';
+  const report = options.databaseUrl ? await fromDatabase(config, options, namespace, name) : await fromCluster(config!, namespace, name);
   if (report === undefined || typeof report === 'string') {
     err(report ?? `release ${namespace}/${name} not found`);
     return 1;
