@@ -46,7 +46,7 @@ export async function redeploy(o: RedeployOptions, release: CustomObject, apps: 
     metadata: {
       name,
       namespace,
-      labels: { ...(release.metadata.labels ?? {}) },
+      labels: withoutGitOpsTracking(release.metadata.labels),
       annotations: {
         [REDEPLOY_OF_ANNOTATION]: `${namespace}/${release.metadata.name}`,
         ...(action.actor ? { 'shipway.dev/created-by': action.actor } : {}),
@@ -73,4 +73,13 @@ export async function redeploy(o: RedeployOptions, release: CustomObject, apps: 
     message: `redeploy of version ${version} ${created === 'created' ? 'created' : 'exists'} as Release ${name}${versions ? ` (${versions})` : ''}` +
       `${kept.length ? `; ${kept.join(', ')} had no version in ${version} and keep their current one` : ''}; it goes through the full pipeline`,
   };
+}
+
+/**
+ * The labels of the Release being rolled back, less those by which a GitOps tool claims an object: the copy
+ * is the operator's, and Argo CD (legacy `app.kubernetes.io/instance` tracking) or Flux would otherwise prune
+ * it as an object missing from git.
+ */
+export function withoutGitOpsTracking(labels: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => key !== 'app.kubernetes.io/instance' && !key.startsWith('argocd.argoproj.io/') && !/^[a-z]+\.toolkit\.fluxcd\.io\//.test(key)));
 }
