@@ -323,11 +323,10 @@ spec:
       phase: post_release
       tasks: [{ id: tell, type: notify, notify: { webhook: { url: '${base}/${ns}/\${RELEASE_NAME}' }, template: '\${RELEASE_VERSION} \${APP_VERSION}' } }]
 `);
-    // Argo CD's (legacy) tracking label must not follow the copy: Argo CD would prune it as missing from git.
     const release = (name: string, version: string) => `
 apiVersion: shipway.dev/v1alpha1
 kind: Release
-metadata: { name: ${name}, namespace: ${ns}, labels: { team: shop, app.kubernetes.io/instance: shop-gitops } }
+metadata: { name: ${name}, namespace: ${ns} }
 spec:
   project: ${ns}
   ${version}
@@ -350,10 +349,11 @@ spec:
   it('rolls back quickly to the previous image, or by redeploying an older version as a new Release', async () => {
     const ns = await engine.namespace('rollback');
     await engine.apply(workloads(ns, 'pre', ['a']));
+    // Argo CD's (legacy) tracking label must not follow the copy: Argo CD would prune it as missing from git.
     const release = (name: string, version: string) => `
 apiVersion: shipway.dev/v1alpha1
 kind: Release
-metadata: { name: ${name}, namespace: ${ns} }
+metadata: { name: ${name}, namespace: ${ns}, labels: { team: shop, app.kubernetes.io/instance: shop-gitops } }
 spec:
   project: ${ns}
   version: ${version}
@@ -383,6 +383,7 @@ spec: { release: ${name}, app: web, version: ${version}, artifact: { image: regi
     const copy = await engine.release(ns, 'r2-redeploy-1.1.0');
     expect(copy.spec).toMatchObject({ project: ns, version: '1.1.0', environments: [{ name: 'pre', promotion: 'manual' }] });
     expect(copy.metadata.annotations).toMatchObject({ 'shipway.dev/redeploy-of': `${ns}/r2`, 'shipway.dev/created-by': 'lead' });
+    expect((await engine.release(ns, 'r2')).metadata.labels).toEqual({ team: 'shop', 'app.kubernetes.io/instance': 'shop-gitops' });
     expect(copy.metadata.labels).toEqual({ team: 'shop' });
     const app = await engine.json(['get', 'releaseapp', 'r2-web-redeploy-1.1.0', '-n', ns]);
     expect(app.spec).toMatchObject({ release: 'r2-redeploy-1.1.0', app: 'web', version: '1.1.0' });
