@@ -20,7 +20,9 @@ afterAll(() => rmSync(plugins, { recursive: true, force: true }));
 
 /** `kubectl shipway <args>` as a user types it; the plugin gets the cluster from KUBECONFIG, as kubectl does. */
 const shipway = async (...args: string[]) => {
-  const env = { ...process.env, PATH: `${plugins}${delimiter}${process.env.PATH}`, KUBECONFIG: engine.cluster.kubeconfigPath, HOME: plugins, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${plugins}${delimiter}${process.env.PATH}`, KUBECONFIG: engine.cluster.kubeconfigPath, HOME: plugins, NO_COLOR: '1' };
+  // The suite's DATABASE_URL is not this operator's database; with it, history would read from there.
+  delete env.DATABASE_URL;
   const result = await run('/usr/bin/kubectl', ['shipway', ...args], env, { timeoutMs: 120_000 });
   return { code: result.code, out: result.stdout, err: result.stderr };
 };
