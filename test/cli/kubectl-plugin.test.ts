@@ -123,4 +123,33 @@ spec: { project: shop, version: 1.1.0, pipelineRef: { name: slow }, environments
     expect(watched.code).toBe(1);
     expect(watched.out).toContain('⊘ Cancelled');
   }, 120_000);
+
+  it('switches a ReleaseApp to the new tag CI reported while its release waits, and is refused once the release has ended', async () => {
+    const ns = await engine.namespace('plugin-switch');
+    await engine.apply(workloads(ns, 'pre', ['a']));
+    await engine.apply(`
+apiVersion: shipway.dev/v1alpha1
+kind: Release
+metadata: { name: r, namespace: ${ns} }
+spec: { project: shop, version: 1.1.0, environments: [{ name: pre, promotion: manual }] }
+---
+apiVersion: shipway.dev/v1alpha1
+kind: ReleaseApp
+metadata: { name: r-web, namespace: ${ns} }
+spec: { release: r, app: web, version: 1.1.0, artifact: { image: registry.local/web } }
+`);
+    await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Waiting', 'waits for start');
+    // What Drone does after a good build.
+    await engine.cluster.kubectlOk(['annotate', 'releaseapp', 'r-web', '-n', ns, 'shipway.dev/new-tag=1.2.0', 'shipway.dev/build=42']);
+    await expect.poll(async () => (await engine.json(['get', 'releaseapp', 'r-web', '-n', ns])).status?.newTag?.tag, { timeout: 30_000 }).toBe('1.2.0');
+
+    const switched = await shipway('switch-version', 'r-web', '-n', ns, '--as', 'dev', '--comment', 'build 42 passed');
+    expect(switched).toMatchObject({ code: 0, err: '', out: expect.stringMatching(new RegExp(`^switch-version of releaseapp ${ns}/r-web applied: .*1\\.2\\.0`)) });
+    expect((await engine.json(['get', 'releaseapp', 'r-web', '-n', ns])).status.lastAction).toMatchObject({ action: 'switch-version', actor: 'dev', result: 'Applied' });
+
+    await engine.annotate(ns, 'r', { 'shipway.dev/action': 'cancel' });
+    await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Cancelled', 'cancelled');
+    const late = await shipway('switch-version', 'r-web', '-n', ns, '--version', '1.3.0');
+    expect(late).toMatchObject({ code: 1, err: expect.stringContaining(`switch-version of releaseapp ${ns}/r-web refused: cannot switch to 1.3.0: release r is Cancelled`) });
+  }, 120_000);
 });

@@ -9,13 +9,12 @@ import type { ReleaseStatus } from '../api/release.ts';
 import type { ReleaseAppStatus } from '../api/release-app.ts';
 import { CustomResources } from '../controllers/custom-resources.ts';
 import { ACTION_ANNOTATION, ACTION_TARGET_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION, EMERGENCY_ANNOTATION } from '../planning/release-actions.ts';
+import { VERSION_ANNOTATION } from '../planning/version-switch.ts';
 import { awaitAction, requestAction, type Acknowledgement, type ActionObject } from './action-request.ts';
 import { actorOf, kubeConfigOf, namespaceOf, parseSeconds, UsageError, type KubeAccessOptions } from './kube-access.ts';
 import { formatObject, outputFormat } from './output-format.ts';
 import type { ReleaseActionName } from './action-names.ts';
 
-/** With switch-version: the version to switch to; without it the operator takes `status.newTag.tag`. */
-export const VERSION_ANNOTATION = 'shipway.dev/version';
 
 export { RELEASE_ACTIONS, type ReleaseActionName } from './action-names.ts';
 
