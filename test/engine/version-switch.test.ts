@@ -78,11 +78,18 @@ describe('new tags from CI', () => {
     expect(invalid.body.error).toContain('apps[0].image_tag: Invalid value: "has space"');
     expect((await app(ns)).metadata.annotations?.['shipway.dev/new-tag']).toBeUndefined();
 
+    // A tag annotated by hand that is not one is said in a condition, not shown as a new tag.
+    await annotateApp(ns, { 'shipway.dev/new-tag': 'not a tag' });
+    const bad = await appUntil(ns, (a) => a.status?.conditions?.some((c: Json) => c.type === 'NewTag'), 'the bad tag is reported');
+    expect(bad.status.conditions.find((c: Json) => c.type === 'NewTag')).toMatchObject({ status: 'False', reason: 'InvalidTag', message: expect.stringContaining('annotation shipway.dev/new-tag: Invalid value: "not a tag"') });
+    expect(bad.status.newTag).toBeUndefined();
+
     const ok = await notify({ build_number: 42, build_status: 'success', apps: [{ name: 'web', image_tag: '1.2.0' }, { name: 'nobody', image_tag: '9.9.9' }] }, 'bearer');
     expect(ok.status).toBe(200);
     expect(ok.body.annotated).toContainEqual({ namespace: ns, name: 'r-web', app: 'web', tag: '1.2.0' });
     expect(ok.body.noActiveRelease).toEqual(['nobody']);
     const shown = await appUntil(ns, (a) => a.status?.newTag?.tag === '1.2.0', 'the ReleaseApp shows the new tag');
+    expect(shown.status.conditions.some((c: Json) => c.type === 'NewTag')).toBe(false);
     expect(shown.status).toMatchObject({ newTag: { tag: '1.2.0', build: '42' }, hasNewTag: true, version: '1.1.0' });
     expect(shown.metadata.annotations).toMatchObject({ 'shipway.dev/new-tag': '1.2.0', 'shipway.dev/build': '42' });
     // The spec is Argo CD's: the new tag never reaches it.

@@ -16,6 +16,7 @@ import type { Repository } from '../storage/index.ts';
 import type { CustomResources } from './custom-resources.ts';
 import { kubeTime } from '../api/kube-time.ts';
 import { BUILD_ANNOTATION, NEW_TAG_ANNOTATION } from '../api/build-notify.ts';
+import { PATTERNS } from '../api/patterns.ts';
 import { ACTION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION } from '../planning/release-actions.ts';
 import { planVersionSwitch, SWITCH_VERSION_ACTION, VERSION_ANNOTATION, type VersionSwitchPlan } from '../planning/version-switch.ts';
 import { OptimisticLockError } from '../storage/index.ts';
@@ -65,6 +66,8 @@ export class ReleaseAppController {
     const generation = app.metadata.generation;
     const release = this.releases.get(namespace, app.spec.release) as { status?: ReleaseStatus } | undefined;
     const next: ReleaseAppStatus = { ...status, observedGeneration: generation };
+    /** Whether this pass answered an action in status (its annotations are removed once the answer is stored). */
+    let answered = false;
     if (!release) {
       next.phase = 'Pending';
       next.waitingFor = `Release ${app.spec.release} does not exist`;
@@ -83,7 +86,8 @@ export class ReleaseAppController {
       else delete next.waitingFor;
       const stored = await this.repo.getReleaseAppByUid(String(app.metadata.uid));
       if (stored) {
-        const row = await this.versions(app.metadata.annotations ?? {}, app.spec as ReleaseAppSpec, status, next, stored, app.spec.release, rs.phase, generation);
+        const { row, answered: answeredNow } = await this.versions(app.metadata.annotations ?? {}, app.spec as ReleaseAppSpec, status, next, stored, app.spec.release, rs.phase, generation);
+        answered = answeredNow;
         const deployments = (await this.repo.listDeploymentsOfRelease(row.releaseId)).filter((d) => d.releaseAppId === row.id);
         const latest = new Map<string, (typeof deployments)[number]>();
         for (const d of deployments) if (d.operation !== 'rollback' && !d.superseded) latest.set(d.environment, d);
@@ -100,7 +104,8 @@ export class ReleaseAppController {
     const written = JSON.stringify(next) !== JSON.stringify(status) ? await this.apps.patchStatus(app, next) : app;
     // The action is answered in status first, so a crash in between repeats the (idempotent) answer, not the work.
     const annotations = app.metadata.annotations ?? {};
-    const removeAction = next.lastAction && annotations[ACTION_ANNOTATION] !== undefined && next.lastAction.at !== status.lastAction?.at;
+    // The resourceVersion precondition of the patch keeps an action written since this pass read the object.
+    const removeAction = answered && annotations[ACTION_ANNOTATION] !== undefined;
     // Labels a CI step can select by (`kubectl annotate releaseapps -A -l shipway.dev/app=web,shipway.dev/active=true`).
     const labels = app.metadata.labels ?? {};
     const wanted: Record<string, string> = { [ACTIVE_LABEL]: String(release !== undefined && !isTerminal(release.status?.phase)) };
@@ -118,7 +123,7 @@ export class ReleaseAppController {
    * The new tag in status, and the version switch: an action or a spec.version change, planned purely and
    * carried out in the history. Returns the ReleaseApp row as it is afterwards.
    */
-  private async versions(annotations: Record<string, string>, spec: ReleaseAppSpec, status: ReleaseAppStatus, next: ReleaseAppStatus, row: ReleaseApp, release: string, releasePhase: string | undefined, generation: number | undefined): Promise<ReleaseApp> {
+  private async versions(annotations: Record<string, string>, spec: ReleaseAppSpec, status: ReleaseAppStatus, next: ReleaseAppStatus, row: ReleaseApp, release: string, releasePhase: string | undefined, generation: number | undefined): Promise<{ row: ReleaseApp; answered: boolean }> {
     const now = this.now();
     const tag = annotations[NEW_TAG_ANNOTATION]?.trim();
     const build = annotations[BUILD_ANNOTATION]?.trim().slice(0, 64);
@@ -126,10 +131,19 @@ export class ReleaseAppController {
       const same = status.newTag?.tag === tag && status.newTag.build === build;
       next.newTag = { tag, ...(build ? { build } : {}), detectedAt: same ? status.newTag!.detectedAt : kubeTime(now) };
     } else delete next.newTag;
+    // A tag written by hand that is not one is said, not silently dropped.
+    if (tag && !VERSION_TEXT.test(tag)) {
+      next.conditions = setCondition(next.conditions, {
+        type: 'NewTag', status: 'False', reason: 'InvalidTag', observedGeneration: generation,
+        message: `annotation ${NEW_TAG_ANNOTATION}: Invalid value: ${JSON.stringify(tag.slice(0, 140))}: must be ${PATTERNS.versionRef.meaning}, at most 128 characters`,
+      }, now);
+    } else if (next.conditions?.some((c) => c.type === 'NewTag')) next.conditions = next.conditions.filter((c) => c.type !== 'NewTag');
 
     const requested = annotations[ACTION_ANNOTATION]?.trim();
     const actor = annotations[ACTOR_ANNOTATION]?.trim().slice(0, 253);
+    let answered = false;
     const answer = (result: 'Applied' | 'Rejected', message: string) => {
+      answered = true;
       next.lastAction = { action: (requested ?? '').slice(0, 32), ...(actor ? { actor } : {}), result, message: message.slice(0, 4096), at: kubeTime(now) };
     };
     let action: { version?: string } | undefined;
@@ -184,6 +198,6 @@ export class ReleaseAppController {
         newTag: next.newTag?.tag ?? null, newBuild: next.newTag?.build ?? null, newTagDetectedAt: next.newTag ? new Date(next.newTag.detectedAt) : null,
       });
     }
-    return row;
+    return { row, answered };
   }
 }
