@@ -18,6 +18,7 @@ import { isTerminal } from './planning/release-machine.ts';
 import { EventRecorder } from './runtime/event-recorder.ts';
 import { Informer, type InformerEvent, type KubeObject } from './runtime/informer.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
+import { LeaderPodLabel, type PodRef } from './runtime/leader-pod-label.ts';
 import { registerCrds } from './runtime/crd-registration.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
 import { SecretRegistry } from './runtime/secret-registry.ts';
@@ -79,6 +80,8 @@ export interface OperatorOptions {
   httpHost?: string;
   /** The build webhook's shared secret (bearer or HMAC key); without one the webhook refuses every call. */
   webhookSecret?: string;
+  /** This replica's own pod (downward API): labelled shipway.dev/leader=true while it leads. */
+  pod?: PodRef;
   log?: (message: string) => void;
 }
 
@@ -245,9 +248,11 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     metrics.reconcileError(kind);
     log(`${kind} ${key}: ${how} error: ${apiErrorMessage(error)}`);
   };
+  const podLabel = o.pod ? new LeaderPodLabel(o.kubeConfig, o.pod, log) : undefined;
   const startLeading = () => {
     log(`${identity}: leading`);
     leading = true;
+    void podLabel?.set(true);
     queues = {
       Release: new WorkQueue(async (key) => {
         await releases.reconcile(key);
@@ -285,6 +290,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     if (!leading) return stopped;
     log(`${identity}: stopped leading`);
     leading = false;
+    const unlabelled = podLabel?.set(false);
     const running = Object.values(queues);
     for (const q of running) q.stop();
     queues = {};
@@ -296,6 +302,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
         endpoint = undefined;
         await closing?.stop();
       })
+      .then(() => unlabelled)
       .then(() => {
         if (!shuttingDown) runner.restart();
       });
@@ -332,6 +339,8 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     throw error;
   }
   synced = true;
+  // A container restarted in the same pod must not keep the label of the leader it was.
+  await podLabel?.set(false);
   const elector = new LeaderElector({
     kubeConfig: o.kubeConfig,
     namespace: o.leaseNamespace ?? o.namespace ?? 'default',

@@ -119,7 +119,8 @@ describe('helm template with the default values (embedded PGlite on a Persistent
     const http = rendered.one('Service', FULLNAME);
     expect(http.spec).toMatchObject({ type: 'ClusterIP', selector, ports: [{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' }] });
     const agents = rendered.one('Service', `${FULLNAME}-agents`);
-    expect(agents.spec).toMatchObject({ type: 'ClusterIP', selector, ports: [{ name: 'agents', port: 7443, targetPort: 'agents', protocol: 'UDP' }] });
+    // Agents reach only the leading replica: it labels its own pod shipway.dev/leader=true.
+    expect(agents.spec).toMatchObject({ type: 'ClusterIP', selector: { ...selector, 'shipway.dev/leader': 'true' }, ports: [{ name: 'agents', port: 7443, targetPort: 'agents', protocol: 'UDP' }] });
     expect(rendered.one('ServiceAccount').metadata.name).toBe(FULLNAME);
     expect(rendered.all('Secret')).toEqual([]);
   });
@@ -157,6 +158,7 @@ describe('helm template with other values', () => {
     expect(role.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['shipway-operator'], verbs: ['get', 'update'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
     ]);
     const binding = rendered.one('RoleBinding', `${FULLNAME}-leader-election`);
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE }]);

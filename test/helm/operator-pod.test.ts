@@ -101,6 +101,8 @@ async function startPod(deploymentName: string, podName: string, ownPorts?: { ht
   // The chart's probes name the port the --http-port flag opens.
   const probePort = container.ports.find((p: Obj) => p.name === container.readinessProbe.httpGet.port).containerPort;
   if (!ownPorts) expect(probePort).toBe(httpPort);
+  // The Pod object a real cluster would have: the leading replica labels it for the agent Service.
+  await c.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: podName, namespace: c.ns, labels: deployment.spec.template.metadata.labels }, spec: { containers: [{ name: 'operator', image: container.image }] } }) });
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, KUBECONFIG: c.cluster.kubeconfigPath, DATABASE_URL: env.DATABASE_URL ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   child.stdout!.on('data', (d) => output.push(...String(d).split('\n').filter(Boolean)));
@@ -119,6 +121,12 @@ async function startPod(deploymentName: string, podName: string, ownPorts?: { ht
 }
 
 const answers = async (pod: Pod, path: string) => (await pod.get(path).catch(() => undefined))?.status === 200;
+/** The pods the agent Service's selector picks (its `shipway.dev/leader` label included). */
+const agentEndpoints = async (release: string) => {
+  const selector = json(await c.kubectlOk(['get', 'service', `${release}-shipway-agents`, '-n', c.ns, '-o', 'json'])).spec.selector as Record<string, string>;
+  const pods = await c.kubectlOk(['get', 'pods', '-n', c.ns, '-l', Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(','), '-o', 'jsonpath={.items[*].metadata.name}']);
+  return pods.split(/\s+/).filter(Boolean);
+};
 const leaseHolder = async () => (await c.kubectl(['get', 'lease', 'shipway-operator', '-n', c.ns, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout;
 const helmInstall = async (release: string, values: Obj) => {
   const install = await c.cluster.helm(['install', release, CHART, '--namespace', c.ns, '-f', valuesFile(values)], { timeoutMs: 120_000 });
@@ -179,6 +187,9 @@ describe.skipIf(!postgresUrl() && !postgresRequired())('two replicas started as 
     // The history is in PostgreSQL (the URL from DATABASE_URL, printed with its password redacted).
     expect(first.logs()).toMatch(/history in postgres(ql)?:\/\//);
     await eventually(async () => [first.name, second.name].includes(await leaseHolder()), { timeoutMs: 30_000, message: () => first.logs() + second.logs() });
+    // The agent Service selects the leader's pod only (standbys do not serve agents).
+    const holder = await leaseHolder();
+    await eventually(async () => JSON.stringify(await agentEndpoints(release)) === JSON.stringify([holder]), { timeoutMs: 20_000, message: () => first.logs() + second.logs() });
   }, 150_000);
 
   it('the leader stopping hands the Lease to the other replica', async () => {
@@ -187,6 +198,8 @@ describe.skipIf(!postgresUrl() && !postgresRequired())('two replicas started as 
     leader.child.kill('SIGTERM');
     expect(await leader.exited, leader.logs()).toBe(0);
     await eventually(async () => (await leaseHolder()) === standby.name, { timeoutMs: 30_000, message: standby.logs });
+    // The label moved with the Lease: the stopped leader removed its own, the new one set its.
+    await eventually(async () => JSON.stringify(await agentEndpoints(release)) === JSON.stringify([standby.name]), { timeoutMs: 20_000, message: standby.logs });
     standby.child.kill('SIGTERM');
     expect(await standby.exited, standby.logs()).toBe(0);
   }, 90_000);

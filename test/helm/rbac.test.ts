@@ -82,6 +82,7 @@ const CALL_SITES: CallSite[] = [
   { file: 'runtime/leader-election.ts', call: 'readNamespacedLease', count: 1, why: 'leader election', needs: need('coordination.k8s.io', 'leases', ['get'], 'lease', { name: 'shipway-operator' }) },
   { file: 'runtime/leader-election.ts', call: 'createNamespacedLease', count: 1, why: 'the first replica creates the Lease', needs: need('coordination.k8s.io', 'leases', ['create'], 'lease') },
   { file: 'runtime/leader-election.ts', call: 'replaceNamespacedLease', count: 2, why: 'renew, take over, hand over', needs: need('coordination.k8s.io', 'leases', ['update'], 'lease', { name: 'shipway-operator' }) },
+  { file: 'runtime/leader-pod-label.ts', call: 'patchNamespacedPod', count: 1, why: 'the leader labels its own pod for the agent Service', needs: need('', 'pods', ['patch'], 'lease') },
   // --install-crds only.
   { file: 'runtime/crd-registration.ts', call: 'registerCustomResourceDefinition', count: 1, why: '--install-crds creates missing CRDs', needs: need('apiextensions.k8s.io', 'customresourcedefinitions', ['create'], 'cluster', { when: 'installCrds' }) },
   { file: 'runtime/crd-registration.ts', call: 'readCustomResourceDefinition', count: 1, why: '--install-crds waits for Established', needs: need('apiextensions.k8s.io', 'customresourcedefinitions', ['get'], 'cluster', { when: 'installCrds' }) },

@@ -82,6 +82,8 @@ export async function runOperator(options: OperatorCommandOptions, log: (line: s
     ...(httpPort !== undefined ? { httpPort } : {}),
     ...(options.httpHost ? { httpHost: options.httpHost } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
+    // In a pod (the chart sets both from the downward API): the leader labels its pod for the agent Service.
+    ...(process.env.POD_NAME && process.env.POD_NAMESPACE ? { pod: { name: process.env.POD_NAME, namespace: process.env.POD_NAMESPACE } } : {}),
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   log(`${new Date().toISOString()} shipway operator ${operator.identity} started; history in ${operator.database.description}`);
