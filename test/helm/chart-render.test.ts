@@ -32,7 +32,7 @@ describe('chart metadata', () => {
     expect(source).toHaveLength(4);
     for (const file of source) {
       const same = readFileSync(join(CHART, 'crds', file)).equals(readFileSync(join(ROOT, 'crds', file)));
-      expect(same, `charts/shipway/crds/${file} differs from crds/${file}: cp crds/*.yaml charts/shipway/crds/`).toBe(true);
+      expect(same, `charts/shipway/crds/${file} differs from crds/${file}: run npm run crds`).toBe(true);
     }
   });
 
