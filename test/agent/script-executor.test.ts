@@ -310,6 +310,10 @@ describe('script executor: an agent that died mid-task', () => {
     try {
       await waitFor(async () => existsSync(pids) && (await readPids(pids)).length === 2, 15_000);
       survivors.push(...(await readPids(pids)));
+      // The agent records the run's process group right after spawning it; on a loaded machine the script can
+      // print its pids before that record is on disk, and a kill in between leaves nothing to find.
+      const scratch = join(state, 'scripts');
+      await waitFor(async () => (await readdir(scratch)).some((run) => existsSync(join(scratch, run, 'run.json'))), 15_000);
       agent.kill('SIGKILL');
       await new Promise((resolve) => agent.once('exit', resolve));
       for (const pid of survivors) expect(processAlive(pid), `pid ${pid} outlives the agent`).toBe(true);
