@@ -21,6 +21,7 @@ import { Obj, StringEnum, Type, type Static } from '../api/schema-helpers.ts';
 import { INSTALLATION_STATES } from '../api/target.ts';
 import { fieldPath } from '../validation/issue.ts';
 import { describeAjvError } from '../validation/messages.ts';
+import { errorSegments, valueAt } from '../validation/ajv-paths.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
@@ -403,10 +404,7 @@ export function validateMessage(value: unknown): MessageValidation {
 function describe(error: ErrorObject, root: unknown): string[] {
   // `if` only says that a `then` failed, and `propertyNames` that some key did: the errors beside them say which.
   if (error.keyword === 'if' || error.keyword === 'propertyNames') return [];
-  const segments = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescapePointer);
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'required') segments.push(String(params.missingProperty));
-  if (error.keyword === 'additionalProperties') segments.push(String(params.additionalProperty));
+  const segments = errorSegments(error);
   // A bad map key is reported at the key; the value under test is the key itself.
   if (error.propertyName !== undefined) segments.push(error.propertyName);
   const value = error.propertyName ?? valueAt(root, segments);
@@ -442,20 +440,6 @@ function reason(error: ErrorObject, value: unknown): string {
     default:
       return describeAjvError(error, undefined);
   }
-}
-
-function unescapePointer(raw: string): string | number {
-  const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-  return /^\d+$/.test(segment) ? Number(segment) : segment;
-}
-
-function valueAt(root: unknown, segments: (string | number)[]): unknown {
-  let node = root;
-  for (const segment of segments) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[segment];
-  }
-  return node;
 }
 
 const REDACTED = '<redacted>';

@@ -13,6 +13,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { BUILD_ANNOTATION, BuildNotification, NEW_TAG_ANNOTATION, SUCCESSFUL_BUILD } from '../api/build-notify.ts';
 import { describeAjvError } from '../validation/messages.ts';
 import { fieldPath } from '../validation/issue.ts';
+import { errorSegments, valueAt } from '../validation/ajv-paths.ts';
 import type { HttpAnswer, HttpRequest } from './http-server.ts';
 
 export const SIGNATURE_HEADER = 'x-shipway-signature';
@@ -41,10 +42,8 @@ function validate(value: unknown): string[] {
   validator ??= new Ajv({ allErrors: true, strict: true }).compile(BuildNotification);
   if (validator(value)) return [];
   const problems = (validator.errors ?? []).map((error) => {
-    const segments = error.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-    const field = error.keyword === 'required' ? [...segments, (error.params as { missingProperty: string }).missingProperty] : error.keyword === 'additionalProperties' ? [...segments, (error.params as { additionalProperty: string }).additionalProperty] : segments;
-    const at = segments.reduce<unknown>((v, k) => (v as Record<string | number, unknown> | undefined)?.[k], value);
-    return `${fieldPath(field) || 'body'}: ${describeAjvError(error, at)}`;
+    const segments = errorSegments(error);
+    return `${fieldPath(segments) || 'body'}: ${describeAjvError(error, valueAt(value, segments))}`;
   });
   return [...new Set(problems)].slice(0, 5);
 }

@@ -10,13 +10,13 @@ import { toPlainSchema, type Json } from '../api/crd.ts';
 import { KINDS, type KindDefinition } from '../api/kinds.ts';
 import { fieldPath, type ValidationIssue } from './issue.ts';
 import { describeAjvError } from './messages.ts';
+import { errorSegments, valueAt } from './ajv-paths.ts';
 import { StructuralRules } from './structural-rules.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
 type Schema = { [key: string]: Json };
-type Path = (string | number)[];
 
 const METADATA = {
   type: 'object',
@@ -100,10 +100,7 @@ export class SchemaValidator {
     // The metadata name/generateName alternative reports each branch; one clear message is enough.
     if (error.keyword === 'anyOf') return [{ path: 'metadata.name', message: 'Required value: name or generateName is required', source: 'schema' }];
     if (error.schemaPath.includes('/anyOf/')) return [];
-    const segments = pointerToSegments(error.instancePath);
-    const params = error.params as Record<string, unknown>;
-    if (error.keyword === 'required') segments.push(String(params.missingProperty));
-    if (error.keyword === 'additionalProperties') segments.push(String(params.additionalProperty));
+    const segments = errorSegments(error);
     const value = valueAt(root, segments);
     const message = error.keyword === 'additionalProperties' ? `unknown field "${fieldPath(segments)}"` : describeAjvError(error, value);
     return [{ path: fieldPath(segments), message, source: 'schema' }];
@@ -141,24 +138,6 @@ function referencedChild(rule: string, here: string, issuePath: string): boolean
   if (!issuePath.startsWith(prefix)) return false;
   const child = issuePath.slice(prefix.length);
   return /^[A-Za-z0-9_]+$/.test(child) && new RegExp(`\\bself\\.${child}\\b`).test(rule);
-}
-
-function pointerToSegments(pointer: string): Path {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function valueAt(root: unknown, segments: Path): unknown {
-  let node = root;
-  for (const s of segments) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[s];
-  }
-  return node;
 }
 
 function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
