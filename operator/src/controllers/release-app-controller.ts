@@ -18,10 +18,10 @@ import { kubeTime } from '../api/kube-time.ts';
 import { BUILD_ANNOTATION, NEW_TAG_ANNOTATION } from '../api/build-notify.ts';
 import { PATTERNS } from '../api/patterns.ts';
 import { ACTION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION } from '../planning/release-actions.ts';
-import { planVersionSwitch, SWITCH_VERSION_ACTION, VERSION_ANNOTATION, type VersionSwitchPlan } from '../planning/version-switch.ts';
+import { isVersionRef, planVersionSwitch, SWITCH_VERSION_ACTION, VERSION_ANNOTATION, type VersionSwitchPlan } from '../planning/version-switch.ts';
 import { OptimisticLockError } from '../storage/index.ts';
 import { isTerminal } from '../planning/release-machine.ts';
-import type { ReleaseApp } from '../storage/schema.ts';
+import type { Deployment, ReleaseApp } from '../storage/schema.ts';
 import { TransientError } from '../runtime/errors.ts';
 import { SwitchConflict, switchReleaseAppVersion } from './version-switcher.ts';
 
@@ -33,7 +33,6 @@ const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 /** What a ReleaseApp action consists of; removed together once the action is answered. */
 const APP_ACTION_ANNOTATIONS = [ACTION_ANNOTATION, VERSION_ANNOTATION, ACTOR_ANNOTATION, COMMENT_ANNOTATION] as const;
-const VERSION_TEXT = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
 
 const RECENT = 20;
 const iso = (d: Date | null | undefined) => (d ? kubeTime(d) : undefined);
@@ -86,9 +85,12 @@ export class ReleaseAppController {
       else delete next.waitingFor;
       const stored = await this.repo.getReleaseAppByUid(String(app.metadata.uid));
       if (stored) {
-        const { row, answered: answeredNow } = await this.versions(app.metadata.annotations ?? {}, app.spec as ReleaseAppSpec, status, next, stored, app.spec.release, rs.phase, generation);
+        const ofApp = async () => (await this.repo.listDeploymentsOfRelease(stored.releaseId)).filter((d) => d.releaseAppId === stored.id);
+        const before = await ofApp();
+        const { answered: answeredNow, switched } = await this.versions(app.metadata.annotations ?? {}, app.spec as ReleaseAppSpec, status, next, stored, before, app.spec.release, rs.phase, generation);
         answered = answeredNow;
-        const deployments = (await this.repo.listDeploymentsOfRelease(row.releaseId)).filter((d) => d.releaseAppId === row.id);
+        // A switch added and superseded rows; otherwise the list read for the guard is current.
+        const deployments = switched ? await ofApp() : before;
         const latest = new Map<string, (typeof deployments)[number]>();
         for (const d of deployments) if (d.operation !== 'rollback' && !d.superseded) latest.set(d.environment, d);
         const versions = [...latest.values()].map((d) => ({ environment: d.environment, version: d.version, status: d.status, ...(d.finishedAt ? { deployedAt: iso(d.finishedAt) } : {}) }));
@@ -123,16 +125,16 @@ export class ReleaseAppController {
    * The new tag in status, and the version switch: an action or a spec.version change, planned purely and
    * carried out in the history. Returns the ReleaseApp row as it is afterwards.
    */
-  private async versions(annotations: Record<string, string>, spec: ReleaseAppSpec, status: ReleaseAppStatus, next: ReleaseAppStatus, row: ReleaseApp, release: string, releasePhase: string | undefined, generation: number | undefined): Promise<{ row: ReleaseApp; answered: boolean }> {
+  private async versions(annotations: Record<string, string>, spec: ReleaseAppSpec, status: ReleaseAppStatus, next: ReleaseAppStatus, row: ReleaseApp, deployments: readonly Deployment[], release: string, releasePhase: string | undefined, generation: number | undefined): Promise<{ answered: boolean; switched: boolean }> {
     const now = this.now();
     const tag = annotations[NEW_TAG_ANNOTATION]?.trim();
     const build = annotations[BUILD_ANNOTATION]?.trim().slice(0, 64);
-    if (tag && VERSION_TEXT.test(tag)) {
+    if (tag && isVersionRef(tag)) {
       const same = status.newTag?.tag === tag && status.newTag.build === build;
       next.newTag = { tag, ...(build ? { build } : {}), detectedAt: same ? status.newTag!.detectedAt : kubeTime(now) };
     } else delete next.newTag;
     // A tag written by hand that is not one is said, not silently dropped.
-    if (tag && !VERSION_TEXT.test(tag)) {
+    if (tag && !isVersionRef(tag)) {
       next.conditions = setCondition(next.conditions, {
         type: 'NewTag', status: 'False', reason: 'InvalidTag', observedGeneration: generation,
         message: `annotation ${NEW_TAG_ANNOTATION}: Invalid value: ${JSON.stringify(tag.slice(0, 140))}: must be ${PATTERNS.versionRef.meaning}, at most 128 characters`,
@@ -152,7 +154,7 @@ export class ReleaseAppController {
       else action = annotations[VERSION_ANNOTATION] !== undefined ? { version: annotations[VERSION_ANNOTATION] } : {};
     }
 
-    const running = (await this.repo.listDeploymentsOfRelease(row.releaseId)).filter((d) => d.releaseAppId === row.id && d.status === 'running').length;
+    const running = deployments.filter((d) => d.status === 'running').length;
     const plan: VersionSwitchPlan = planVersionSwitch({
       release, releasePhase, effectiveVersion: row.version, specVersion: spec.version, acceptedSpecVersion: status.specVersion,
       ...(next.newTag ? { newTag: next.newTag.tag } : {}), ...(action ? { action } : {}), runningDeployments: running,
@@ -198,6 +200,6 @@ export class ReleaseAppController {
         newTag: next.newTag?.tag ?? null, newBuild: next.newTag?.build ?? null, newTagDetectedAt: next.newTag ? new Date(next.newTag.detectedAt) : null,
       });
     }
-    return { row, answered };
+    return { answered, switched: plan.kind === 'switch' };
   }
 }

@@ -16,6 +16,11 @@ export const SWITCHABLE_RELEASE_PHASES: readonly string[] = ['Waiting'];
 
 const VERSION = new RegExp(PATTERNS.versionRef.regex);
 
+/** Whether `text` is a version a ReleaseApp may have (spec.version's pattern and length). */
+export function isVersionRef(text: string): boolean {
+  return text.length <= 128 && VERSION.test(text);
+}
+
 export interface VersionSwitchInput {
   release: string;
   /** The Release's phase; undefined when it has no status yet. */
@@ -53,7 +58,7 @@ export function planVersionSwitch(input: VersionSwitchInput): VersionSwitchPlan 
   if (input.action) {
     const to = input.action.version?.trim() || input.newTag;
     if (!to) return { kind: 'refuse', source: 'action', reason: `no version to switch to: name one in ${VERSION_ANNOTATION}, or wait for a new tag from CI` };
-    if (!VERSION.test(to) || to.length > 128) return { kind: 'refuse', source: 'action', reason: `${VERSION_ANNOTATION}: Invalid value: ${JSON.stringify(to.slice(0, 140))}: must be ${PATTERNS.versionRef.meaning}` };
+    if (!isVersionRef(to)) return { kind: 'refuse', source: 'action', reason: `${VERSION_ANNOTATION}: Invalid value: ${JSON.stringify(to.slice(0, 140))}: must be ${PATTERNS.versionRef.meaning}` };
     return guarded(input, 'action', to);
   }
   const accepted = input.acceptedSpecVersion ?? input.effectiveVersion;
