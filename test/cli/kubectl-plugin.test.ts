@@ -10,7 +10,7 @@ import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT, run } from '../conformance/cluster.ts';
-import { useEngine, workloads } from '../engine/engine-fixture.ts';
+import { holdingPipeline, useEngine, workloads } from '../engine/engine-fixture.ts';
 
 const engine = useEngine();
 const plugins = mkdtempSync(join(tmpdir(), 'kubectl-plugins-'));
@@ -100,14 +100,7 @@ spec: { release: r, app: web, version: 1.1.0, artifact: { image: registry.local/
   it('cancels a running release, and a second cancel is refused with the reason', async () => {
     const ns = await engine.namespace('plugin-cancel');
     await engine.apply(workloads(ns, 'pre', ['a']));
-    await engine.apply(`
-apiVersion: shipway.dev/v1alpha1
-kind: Pipeline
-metadata: { name: slow, namespace: ${ns} }
-spec:
-  stages:
-    - { name: hold, phase: pre_release, tasks: [{ id: hold, type: wait, wait: { durationSeconds: 600 } }] }
----
+    await engine.apply(`${holdingPipeline(ns)}---
 apiVersion: shipway.dev/v1alpha1
 kind: Release
 metadata: { name: slow, namespace: ${ns} }

@@ -120,3 +120,18 @@ spec:
 `)
     .join('---\n');
 }
+
+/**
+ * Pipeline `slow`: one pre_release task waiting 600 s, so a Release using it stays Deploying at step
+ * `hold/hold` for as long as a test needs (to act on a running release).
+ */
+export function holdingPipeline(namespace: string): string {
+  return `
+apiVersion: shipway.dev/v1alpha1
+kind: Pipeline
+metadata: { name: slow, namespace: ${namespace} }
+spec:
+  stages:
+    - { name: hold, phase: pre_release, tasks: [{ id: hold, type: wait, wait: { durationSeconds: 600 } }] }
+`;
+}

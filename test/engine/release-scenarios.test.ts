@@ -4,7 +4,7 @@
  * in the operator's database.
  */
 import { describe, expect, it } from 'vitest';
-import { useEngine, workloads } from './engine-fixture.ts';
+import { holdingPipeline, useEngine, workloads } from './engine-fixture.ts';
 import { main } from '../../operator/src/cli/main.ts';
 
 // Retention keeps two finished Releases per namespace; the scenarios make at most two each, but one.
@@ -96,14 +96,7 @@ spec: { release: r, app: web, version: 1.1.0-broken, artifact: { image: registry
   it('cancels a running release and stops its pipeline', async () => {
     const ns = await engine.namespace('cancel');
     await engine.apply(workloads(ns, 'pre', ['a']));
-    await engine.apply(`
-apiVersion: shipway.dev/v1alpha1
-kind: Pipeline
-metadata: { name: slow, namespace: ${ns} }
-spec:
-  stages:
-    - { name: hold, phase: pre_release, tasks: [{ id: hold, type: wait, wait: { durationSeconds: 600 } }] }
----
+    await engine.apply(`${holdingPipeline(ns)}---
 ${release(ns, 'r', `  pipelineRef: { name: slow }
   environments: [{ name: pre, promotion: auto }]`)}`);
     await engine.waitFor(ns, 'r', (r) => r.status?.environments?.[0]?.targets?.[0]?.currentStep?.startsWith('hold/hold'), 'the wait task runs');

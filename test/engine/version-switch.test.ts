@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { useEngine, workloads } from './engine-fixture.ts';
+import { holdingPipeline, useEngine, workloads } from './engine-fixture.ts';
 import { eventually } from '../support/until.ts';
 
 const SECRET = 'drone-shared-secret-for-tests';
@@ -135,13 +135,7 @@ describe('switch-version', () => {
 
   it('while Deploying is refused with the reason, the new tag stays visible, and a spec.version change waits for the release to be Waiting', async () => {
     const ns = await engine.namespace('refuse');
-    await engine.apply(`apiVersion: shipway.dev/v1alpha1
-kind: Pipeline
-metadata: { name: slow, namespace: ${ns} }
-spec:
-  stages:
-    - { name: hold, phase: pre_release, tasks: [{ id: hold, type: wait, wait: { durationSeconds: 600 } }] }
----
+    await engine.apply(`${holdingPipeline(ns)}---
 ${releaseWithApp(ns, '  pipelineRef: { name: slow }')}`);
     await engine.waitFor(ns, 'r', (r) => r.status?.phase === 'Deploying' && r.status?.environments?.[0]?.targets?.[0]?.currentStep?.startsWith('hold/hold'), 'pre is deploying');
     await notify({ build_number: 8, build_status: 'success', apps: [{ name: 'web', image_tag: '1.3.0' }] });
